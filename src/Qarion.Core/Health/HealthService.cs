@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using Azure.Storage.Queues;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Qarion.Core.Persistence;
+
+namespace Qarion.Core.Health;
+
+public sealed record DependencyHealth(string Status, double LatencyMs, string? Error);
+
+public sealed record HealthResponse(string Status, DependencyHealth Database, DependencyHealth Storage, DateTimeOffset CheckedAt)
+{
+    public bool Healthy => Status == "ok";
+}
+
+/// <summary>Pings PostgreSQL and the storage account the queues and Durable task hub live in.</summary>
+public sealed class HealthService(QarionDbContext db, TimeProvider clock, ILogger<HealthService> logger, QueueServiceClient? queues = null)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    public async Task<HealthResponse> CheckAsync(CancellationToken ct)
+    {
+        var database = ProbeAsync("database", async t => await db.Database.ExecuteSqlRawAsync("SELECT 1", t), ct);
+        var storage = queues is null
+            ? Task.FromResult(new DependencyHealth("unconfigured", 0, "AzureWebJobsStorage is not set"))
+            : ProbeAsync("storage", async t => await queues.GetPropertiesAsync(t), ct);
+        await Task.WhenAll(database, storage);
+        var ok = database.Result.Status == "ok" && storage.Result.Status == "ok";
+        return new HealthResponse(ok ? "ok" : "degraded", database.Result, storage.Result, clock.GetUtcNow());
+    }
+
+    private async Task<DependencyHealth> ProbeAsync(string name, Func<CancellationToken, Task> probe, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(Timeout);
+        try
+        {
+            await probe(cts.Token);
+            return new DependencyHealth("ok", Elapsed(started), null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Health probe {Dependency} failed", name);
+            // The type, not the message: messages can carry host names and user names.
+            return new DependencyHealth("unreachable", Elapsed(started), ex is OperationCanceledException ? "timeout" : ex.GetType().Name);
+        }
+    }
+
+    private static double Elapsed(long started) => Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1);
+}

@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Qarion.Core.Identity;
+
+/// <summary>A validated SSO identity.</summary>
+public sealed record ExternalIdentity(string Issuer, string Subject, string? Email, bool EmailVerified, string? Name);
+
+/// <summary>
+/// Validates JWT bearer tokens against the configured OpenID Connect issuer. Singleton: the discovery
+/// document and signing keys are cached and refreshed by <see cref="ConfigurationManager{T}"/> (including
+/// on an unknown key id, so key rotation needs no restart).
+/// </summary>
+public sealed class OidcTokenValidator : IDisposable
+{
+    private readonly OidcOptions _options;
+    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _configuration;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly ILogger<OidcTokenValidator> _logger;
+
+    public OidcTokenValidator(IOptions<AuthOptions> options, ILogger<OidcTokenValidator> logger)
+    {
+        _options = options.Value.Oidc;
+        _logger = logger;
+        if (!_options.Enabled) return;
+        var metadata = _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
+        _configuration = new ConfigurationManager<OpenIdConnectConfiguration>(
+            metadata,
+            new OpenIdConnectConfigurationRetriever(),
+            new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata });
+    }
+
+    public bool Enabled => _configuration is not null;
+
+    /// <summary>Returns the identity, or null when the token is not valid for this deployment.</summary>
+    public async Task<ExternalIdentity?> ValidateAsync(string token, CancellationToken ct)
+    {
+        if (_configuration is null) return null;
+        OpenIdConnectConfiguration config;
+        try
+        {
+            config = await _configuration.GetConfigurationAsync(ct);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The issuer is unreachable: refuse the token (401) rather than fail the request (500).
+            _logger.LogWarning(ex, "OpenID Connect metadata could not be loaded from {Authority}", _options.Authority);
+            return null;
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = config.Issuer,
+            ValidAudience = _options.Audience,
+            ValidateAudience = !string.IsNullOrEmpty(_options.Audience),
+            IssuerSigningKeys = config.SigningKeys,
+            ValidateIssuerSigningKey = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = TimeSpan.FromSeconds(_options.ClockSkewSeconds),
+            ConfigurationManager = _configuration,
+        };
+        var result = await _handler.ValidateTokenAsync(token, parameters);
+        if (!result.IsValid)
+        {
+            _logger.LogInformation("JWT rejected: {Reason}", result.Exception?.Message);
+            return null;
+        }
+
+        var identity = result.ClaimsIdentity;
+        var subject = identity.FindFirst("sub")?.Value;
+        if (string.IsNullOrEmpty(subject)) return null;
+        var email = identity.FindFirst("email")?.Value ?? identity.FindFirst("preferred_username")?.Value;
+        var verified = string.Equals(identity.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase);
+        var name = identity.FindFirst("name")?.Value ?? identity.FindFirst(ClaimTypes.Name)?.Value;
+        return new ExternalIdentity(config.Issuer, subject, email, verified, name);
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,47 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.ValueGeneration;
+using Qarion.Core.Identity;
+using Qarion.Core.Spaces;
+
+namespace Qarion.Core.Persistence;
+
+public class QarionDbContext(DbContextOptions<QarionDbContext> options, TimeProvider clock) : DbContext(options)
+{
+    /// <summary>The clock every timestamp and UUIDv7 key written through this context comes from.</summary>
+    public TimeProvider Clock { get; } = clock;
+
+    public DbSet<User> Users => Set<User>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Space> Spaces => Set<Space>();
+    public DbSet<SpaceMembership> SpaceMemberships => Set<SpaceMembership>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(QarionDbContext).Assembly);
+
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            var key = entity.FindPrimaryKey();
+            if (key is { Properties: [{ ClrType: var t } keyProperty] } && t == typeof(Guid))
+            {
+                keyProperty.SetValueGeneratorFactory((_, _) => new UuidV7Generator());
+            }
+        }
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Text columns default to a bounded length only where configured; everything else is `text`.
+        configurationBuilder.Properties<DateTimeOffset>().HaveColumnType("timestamp with time zone");
+    }
+}
+
+/// <summary>UUID version 7 keys (time-ordered, so new rows append to the primary-key index), timed by the context's clock.</summary>
+public sealed class UuidV7Generator : ValueGenerator<Guid>
+{
+    public override bool GeneratesTemporaryValues => false;
+
+    public override Guid Next(EntityEntry entry)
+        => Guid.CreateVersion7(((QarionDbContext)entry.Context).Clock.GetUtcNow());
+}
