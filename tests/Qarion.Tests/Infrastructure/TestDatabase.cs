@@ -10,7 +10,9 @@ namespace Qarion.Tests.Infrastructure;
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private const string Template = "qarion_test_template";
+    // Names carry the test process id, so concurrent test runs on one cluster never touch each other's databases.
+    private static readonly int ProcessId = Environment.ProcessId;
+    private static readonly string Template = $"qt_{ProcessId}_template";
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static bool _templateReady;
 
@@ -25,7 +27,7 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public static async Task<TestDatabase> CreateAsync(string label)
     {
-        var name = $"qt_{Sanitize(label)}_{Guid.NewGuid():N}";
+        var name = $"qt_{ProcessId}_{Sanitize(label)}_{Guid.NewGuid():N}";
         await Gate.WaitAsync();
         try
         {
@@ -59,14 +61,19 @@ public sealed class TestDatabase : IAsyncDisposable
 
     private static async Task BuildTemplateAsync()
     {
-        // Leftovers of earlier, interrupted runs.
+        // Leftovers of earlier runs whose process is gone.
         await using (var connection = new NpgsqlConnection(TestEnvironment.PostgresAdmin))
         {
             await connection.OpenAsync();
             var stale = new List<string>();
             await using (var list = new NpgsqlCommand("SELECT datname FROM pg_database WHERE datname LIKE 'qt\\_%'", connection))
             await using (var reader = await list.ExecuteReaderAsync())
-                while (await reader.ReadAsync()) stale.Add(reader.GetString(0));
+                while (await reader.ReadAsync())
+                {
+                    var db = reader.GetString(0);
+                    var parts = db.Split('_');
+                    if (parts.Length > 2 && int.TryParse(parts[1], out var pid) && !IsAlive(pid)) stale.Add(db);
+                }
             foreach (var db in stale)
             {
                 await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)", connection);
@@ -92,6 +99,19 @@ public sealed class TestDatabase : IAsyncDisposable
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static string Sanitize(string label)
