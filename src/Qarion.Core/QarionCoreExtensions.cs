@@ -30,9 +30,8 @@ public static class QarionCoreExtensions
         services.AddDbContext<QarionDbContext>((sp, options) =>
             options.UseQarionPostgres(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()));
 
-        var storage = configuration[StorageSetting];
-        if (!string.IsNullOrWhiteSpace(storage))
-            services.AddSingleton(_ => new QueueServiceClient(storage, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
+        var queues = CreateQueueServiceClient(configuration);
+        if (queues is not null) services.AddSingleton(queues);
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
         services.AddSingleton<OidcTokenValidator>();
@@ -49,5 +48,27 @@ public static class QarionCoreExtensions
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;
+    }
+
+    /// <summary>
+    /// The same storage account the Functions host uses: a connection string locally (Azurite), or in Azure
+    /// an identity-based connection (<c>AzureWebJobsStorage__accountName</c> / <c>__queueServiceUri</c>
+    /// with <c>__clientId</c> of the user-assigned identity), since the account disallows shared keys.
+    /// </summary>
+    internal static QueueServiceClient? CreateQueueServiceClient(IConfiguration configuration)
+    {
+        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        var connectionString = configuration[StorageSetting];
+        if (!string.IsNullOrWhiteSpace(connectionString)) return new QueueServiceClient(connectionString, options);
+
+        var section = configuration.GetSection(StorageSetting);
+        var uri = section["queueServiceUri"]
+                  ?? (section["accountName"] is { Length: > 0 } account ? $"https://{account}.queue.core.windows.net" : null);
+        if (uri is null) return null;
+        var credential = new Azure.Identity.DefaultAzureCredential(new Azure.Identity.DefaultAzureCredentialOptions
+        {
+            ManagedIdentityClientId = section["clientId"],
+        });
+        return new QueueServiceClient(new Uri(uri), credential, options);
     }
 }

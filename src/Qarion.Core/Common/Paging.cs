@@ -24,7 +24,8 @@ public sealed record PageRequest
 
     public int Page { get; }
     public int Size { get; }
-    public int Skip => (Page - 1) * Size;
+    /// <summary>Rows before this page; a long, because page × size can exceed int for absurd pages.</summary>
+    public long Skip => (long)(Page - 1) * Size;
 }
 
 /// <summary>One page of a list: <c>{items, total, page, size}</c>.</summary>
@@ -38,7 +39,7 @@ public static class PagingExtensions
         var total = await query.CountAsync(ct);
         var items = total <= request.Skip
             ? []
-            : await query.Skip(request.Skip).Take(request.Size).ToListAsync(ct);
+            : await query.Skip((int)request.Skip).Take(request.Size).ToListAsync(ct);
         return new Paged<T>(items, total, request.Page, request.Size);
     }
 }

@@ -7,20 +7,22 @@ namespace Qarion.Core.Common;
 public static partial class Validation
 {
     /// <summary>Lower-case letters, digits and single hyphens; starts and ends with a letter or digit; 2–63 characters.</summary>
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){1,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){1,62}\z", RegexOptions.CultureInvariant)]
     public static partial Regex SlugPattern();
 
     public const int NameMaxLength = 200;
     public const int DescriptionMaxLength = 4000;
 
-    public static IRuleBuilderOptions<T, string> Slug<T>(this IRuleBuilder<T, string> rule)
-        => rule.NotEmpty().WithErrorCode("missing")
+    public static IRuleBuilderOptions<T, string> Slug<T>(this IRuleBuilderInitial<T, string> rule)
+        => rule.Cascade(CascadeMode.Stop)
+            .NotEmpty().WithErrorCode("missing")
             .Matches(SlugPattern())
             .WithMessage("must be 2-63 lower-case letters, digits or single hyphens, starting and ending with a letter or digit")
             .WithErrorCode("slug_invalid");
 
-    public static IRuleBuilderOptions<T, string> Name<T>(this IRuleBuilder<T, string> rule, int max = NameMaxLength)
-        => rule.Must(v => !string.IsNullOrWhiteSpace(v)).WithMessage("must not be blank").WithErrorCode("string_too_short")
+    public static IRuleBuilderOptions<T, string> Name<T>(this IRuleBuilderInitial<T, string> rule, int max = NameMaxLength)
+        => rule.Cascade(CascadeMode.Stop)
+            .Must(v => !string.IsNullOrWhiteSpace(v)).WithMessage("must not be blank").WithErrorCode("string_too_short")
             .MaximumLength(max).WithMessage($"must be at most {max} characters").WithErrorCode("string_too_long");
 
     /// <summary>Runs a validator and turns its failures into a 422 with <c>loc</c> paths under <paramref name="location"/>.</summary>

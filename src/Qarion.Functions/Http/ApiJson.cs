@@ -26,11 +26,40 @@ public static class ApiJson
             ReadCommentHandling = JsonCommentHandling.Disallow,
             MaxDepth = 64,
         };
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        options.Converters.Add(new StrictEnumConverterFactory());
         options.Converters.Add(new UtcDateTimeOffsetConverter());
         options.Converters.Add(new OptionalJsonConverterFactory());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
+    }
+
+    /// <summary>
+    /// Enums as exactly one snake_case name. The framework's string-enum converter also accepts
+    /// "viewer, editor" (OR-ing the values: viewer|editor == admin) and other spellings; this one does not.
+    /// </summary>
+    private sealed class StrictEnumConverterFactory : JsonConverterFactory
+    {
+        public override bool CanConvert(Type typeToConvert) => typeToConvert.IsEnum;
+
+        public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options)
+            => (JsonConverter)Activator.CreateInstance(typeof(StrictEnumConverter<>).MakeGenericType(typeToConvert))!;
+    }
+
+    private sealed class StrictEnumConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        private static readonly Dictionary<string, T> ByName = Enum.GetValues<T>()
+            .ToDictionary(v => JsonNames.ToSnakeCase(v.ToString()), v => v, StringComparer.Ordinal);
+        private static readonly Dictionary<T, string> ToName = ByName.ToDictionary(kv => kv.Value, kv => kv.Key);
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.String && reader.GetString() is { } name && ByName.TryGetValue(name, out var value))
+                return value;
+            throw new JsonException($"expected one of: {string.Join(", ", ByName.Keys)}");
+        }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+            => writer.WriteStringValue(ToName.TryGetValue(value, out var name) ? name : throw new JsonException($"{value} is not a defined {typeof(T).Name}"));
     }
 
     /// <summary>Reads any ISO-8601 instant (an offset is required) and writes it in UTC as <c>…Z</c>.</summary>

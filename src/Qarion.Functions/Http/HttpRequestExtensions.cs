@@ -63,6 +63,8 @@ public static class HttpRequestExtensions
         var values = request.Query[name];
         if (values.Count > 1) throw RequestValidationException.For("query", name, "give this parameter once", "duplicate_parameter");
         var raw = values.ToString();
+        if (Text.HasForbiddenControlCharacter(raw))
+            throw RequestValidationException.For("query", name, "control characters are not allowed", "string_invalid_character");
         return string.IsNullOrEmpty(raw) ? null : raw;
     }
 

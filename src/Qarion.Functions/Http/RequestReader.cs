@@ -26,7 +26,7 @@ public sealed class RequestReader(IServiceProvider services, IOptions<HttpOption
         catch (JsonException ex)
         {
             throw new RequestValidationException(new FieldError(
-                ["body", (int)(ex.BytePositionInLine ?? 0)], $"invalid JSON: {ex.Message}", "json_invalid"));
+                ["body"], $"invalid JSON at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1} of the line", "json_invalid"));
         }
 
         using (document)
@@ -36,7 +36,10 @@ public sealed class RequestReader(IServiceProvider services, IOptions<HttpOption
                 throw new RequestValidationException(new FieldError(["body"], "the body must be a JSON object", "model_attributes_type"));
 
             var typeInfo = ApiJson.Options.GetTypeInfo(typeof(T));
-            var errors = CheckShape(root, typeInfo);
+            var errors = new List<FieldError>();
+            FindControlCharacters(root, ["body"], errors);
+            if (errors.Count > 0) throw new RequestValidationException(errors);
+            errors = CheckShape(root, typeInfo);
             if (errors.Count > 0) throw new RequestValidationException(errors);
 
             T value;
@@ -130,6 +133,57 @@ public sealed class RequestReader(IServiceProvider services, IOptions<HttpOption
                 errors.Add(new FieldError(["body", property.Name], "field required", "missing"));
         }
         return errors;
+    }
+
+    /// <summary>
+    /// NUL cannot be stored in PostgreSQL text, and other C0 controls (tab, CR and LF aside) are never
+    /// meant in names or descriptions: both are refused up front rather than failing at the database.
+    /// </summary>
+    private static void FindControlCharacters(JsonElement element, List<object> loc, List<FieldError> errors)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                string? value;
+                try
+                {
+                    value = element.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    // JsonDocument validates UTF-8 and escaped surrogates only when a string is read.
+                    errors.Add(new FieldError([.. loc], "not valid Unicode (invalid UTF-8 or a lone surrogate)", "string_unicode"));
+                    break;
+                }
+                if (Text.HasForbiddenControlCharacter(value))
+                    errors.Add(new FieldError([.. loc], "control characters are not allowed", "string_invalid_character"));
+                break;
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = member.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        errors.Add(new FieldError([.. loc], "a field name is not valid Unicode", "string_unicode"));
+                        continue;
+                    }
+                    if (Text.HasForbiddenControlCharacter(name))
+                    {
+                        errors.Add(new FieldError([.. loc], "control characters are not allowed in field names", "string_invalid_character"));
+                        continue;
+                    }
+                    FindControlCharacters(member.Value, [.. loc, name], errors);
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray()) FindControlCharacters(item, [.. loc, i++], errors);
+                break;
+        }
     }
 
     private static bool AcceptsNull(JsonPropertyInfo property)

@@ -79,8 +79,10 @@ public sealed class FunctionInvoker
         var routeValues = new RouteValueDictionary();
         var candidates = _routes.Where(r => r.Matcher.TryMatch(path[RoutePrefix.Length..], routeValues = new RouteValueDictionary())).ToList();
         if (candidates.Count == 0) return ApiResponse.Empty(404);
+        // The Functions host matches method and route together: a known route with another method is 404.
         var route = candidates.FirstOrDefault(r => r.Methods.Contains(method.ToUpperInvariant()));
-        if (route is null) return ApiResponse.Empty(405);
+        if (route is null) return ApiResponse.Empty(404);
+        routeValues = new RouteValueDictionary();
         route.Matcher.TryMatch(path[RoutePrefix.Length..], routeValues);
 
         await using var scope = _root.CreateAsyncScope();
