@@ -75,6 +75,11 @@ public sealed class Authenticator(
     private async Task<AuthenticatedUser> LinkOrProvisionAsync(ExternalIdentity identity, CancellationToken ct)
     {
         var email = identity.Email?.Trim().ToLowerInvariant();
+        // Identities that do not fit the columns are refused, not truncated: a cut subject could collide.
+        if (identity.Subject.Length > 255 || identity.Issuer.Length > 500 || email is { Length: > 320 }
+            || Text.HasForbiddenControlCharacter(identity.Subject) || Text.HasForbiddenControlCharacter(email))
+            throw new UnauthorizedException("The token's identity claims are too long or malformed.");
+
         // Link to an existing local user only on a verified email: an unverified claim could take over an account.
         if (email is not null && identity.EmailVerified)
         {
@@ -91,10 +96,11 @@ public sealed class Authenticator(
         if (!options.Value.Oidc.AutoProvisionUsers || email is null)
             throw new UnauthorizedException("This identity has no Qarion user; ask an administrator to add you.");
 
+        var name = string.IsNullOrWhiteSpace(identity.Name) || Text.HasForbiddenControlCharacter(identity.Name) ? email : identity.Name!.Trim();
         var user = new User
         {
             Email = email,
-            DisplayName = string.IsNullOrWhiteSpace(identity.Name) ? email : identity.Name!,
+            DisplayName = name.Length > 200 ? name[..200] : name,
             ExternalIssuer = identity.Issuer,
             ExternalSubject = identity.Subject,
         };
@@ -105,6 +111,13 @@ public sealed class Authenticator(
         }
         catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
+            db.Entry(user).State = EntityState.Detached;
+            // Several first requests of one new user race; the one that lost finds the winner's row.
+            var winner = await db.Users.AsNoTracking()
+                .Where(u => u.ExternalIssuer == identity.Issuer && u.ExternalSubject == identity.Subject && u.IsActive)
+                .Select(u => new AuthenticatedUser(u.Id, u.Email, u.DisplayName, u.IsSuperadmin, AuthMethod.Jwt, null))
+                .SingleOrDefaultAsync(ct);
+            if (winner is not null) return winner;
             logger.LogWarning("SSO sign-in for {Subject} collides with an existing user's email", identity.Subject);
             throw new UnauthorizedException("This identity's email belongs to another user; ask an administrator to link it.");
         }

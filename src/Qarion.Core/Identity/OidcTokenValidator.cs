@@ -24,6 +24,13 @@ public sealed class OidcTokenValidator : IDisposable
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ILogger<OidcTokenValidator> _logger;
 
+    static OidcTokenValidator()
+    {
+        // Without this, IdentityModel refreshes the keys in the background when it meets an unknown kid,
+        // so the first request signed with a rotated key is refused. Process-wide; set before any use.
+        AppContext.SetSwitch("Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking", true);
+    }
+
     public OidcTokenValidator(IOptions<AuthOptions> options, ILogger<OidcTokenValidator> logger)
     {
         _options = options.Value.Oidc;
@@ -33,7 +40,11 @@ public sealed class OidcTokenValidator : IDisposable
         _configuration = new ConfigurationManager<OpenIdConnectConfiguration>(
             metadata,
             new OpenIdConnectConfigurationRetriever(),
-            new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata });
+            new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata })
+        {
+            // Keys an issuer retires stop being trusted within the hour rather than the default 12 hours.
+            AutomaticRefreshInterval = TimeSpan.FromHours(1),
+        };
     }
 
     public bool Enabled => _configuration is not null;
@@ -76,8 +87,11 @@ public sealed class OidcTokenValidator : IDisposable
         var identity = result.ClaimsIdentity;
         var subject = identity.FindFirst("sub")?.Value;
         if (string.IsNullOrEmpty(subject)) return null;
-        var email = identity.FindFirst("email")?.Value ?? identity.FindFirst("preferred_username")?.Value;
-        var verified = string.Equals(identity.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase);
+        var emailClaim = identity.FindFirst("email")?.Value;
+        var email = emailClaim ?? identity.FindFirst("preferred_username")?.Value;
+        // email_verified vouches for the email claim only, never for preferred_username (often user-chosen).
+        var verified = emailClaim is not null
+                       && string.Equals(identity.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase);
         var name = identity.FindFirst("name")?.Value ?? identity.FindFirst(ClaimTypes.Name)?.Value;
         return new ExternalIdentity(config.Issuer, subject, email, verified, name);
     }
