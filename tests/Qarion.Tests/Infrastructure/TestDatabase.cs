@@ -37,13 +37,19 @@ public sealed class TestDatabase : IAsyncDisposable
                 _templateReady = true;
             }
             // Copies are serialised: PostgreSQL refuses a template that another CREATE DATABASE is reading.
-            await ExecuteAdminAsync($"CREATE DATABASE \"{name}\" TEMPLATE {Template}");
+            // FILE_COPY checkpoints first, so the copy holds everything the migration committed. The default
+            // WAL_LOG strategy, on a fresh cluster with fsync and synchronous_commit off, was seen to hand
+            // out copies without the migrated tables.
+            await ExecuteAdminAsync($"CREATE DATABASE \"{name}\" TEMPLATE {Template} STRATEGY FILE_COPY");
         }
         finally
         {
             Gate.Release();
         }
-        return new TestDatabase(name);
+        var database = new TestDatabase(name);
+        if (await database.ScalarAsync<long>("SELECT count(*) FROM __ef_migrations_history") == 0)
+            throw new InvalidOperationException($"The copy {name} of {Template} has no applied migrations.");
+        return database;
     }
 
     public async ValueTask DisposeAsync()
@@ -89,6 +95,8 @@ public sealed class TestDatabase : IAsyncDisposable
             options.UseQarionPostgres(dataSource);
             await using var db = new QarionDbContext(options.Options, TimeProvider.System);
             await db.Database.MigrateAsync();
+            if ((await db.Database.GetPendingMigrationsAsync()).Any())
+                throw new InvalidOperationException("The test template still has pending migrations after MigrateAsync.");
         }
         NpgsqlConnection.ClearAllPools();
     }
