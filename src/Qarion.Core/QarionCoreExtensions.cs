@@ -22,16 +22,18 @@ public static class QarionCoreExtensions
     /// </summary>
     public static IServiceCollection AddQarionCore(this IServiceCollection services, IConfiguration configuration)
     {
-        var connectionString = configuration.GetConnectionString(ConnectionStringName)
-            ?? throw new InvalidOperationException($"Connection string '{ConnectionStringName}' is missing (ConnectionStrings__{ConnectionStringName}).");
-
+        // Settings are read from the container's final configuration when first needed, not here: a later
+        // configuration source (environment, Key Vault, a test's overrides) must win over an earlier one.
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => PersistenceExtensions.CreateDataSource(connectionString));
-        services.AddDbContext<QarionDbContext>((sp, options) =>
-            options.UseQarionPostgres(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()));
+        services.AddSingleton(sp => PersistenceExtensions.CreateDataSource(
+            sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)
+            ?? throw new InvalidOperationException($"Connection string '{ConnectionStringName}' is missing (ConnectionStrings__{ConnectionStringName}).")));
+        services.AddScoped<Audit.AuditInterceptor>();
+        services.AddDbContext<QarionDbContext>((sp, options) => options
+            .UseQarionPostgres(sp.GetRequiredService<Npgsql.NpgsqlDataSource>())
+            .AddInterceptors(sp.GetRequiredService<Audit.AuditInterceptor>()));
 
-        var queues = CreateQueueServiceClient(configuration);
-        if (queues is not null) services.AddSingleton(queues);
+        services.AddSingleton(sp => new StorageQueues(CreateQueueServiceClient(sp.GetRequiredService<IConfiguration>())));
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
         services.AddSingleton<OidcTokenValidator>();
@@ -55,6 +57,9 @@ public static class QarionCoreExtensions
     /// an identity-based connection (<c>AzureWebJobsStorage__accountName</c> / <c>__queueServiceUri</c>
     /// with <c>__clientId</c> of the user-assigned identity), since the account disallows shared keys.
     /// </summary>
+    /// <summary>The storage account's queue service, or null when no storage is configured.</summary>
+    public sealed record StorageQueues(QueueServiceClient? Client);
+
     internal static QueueServiceClient? CreateQueueServiceClient(IConfiguration configuration)
     {
         var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };

@@ -18,11 +18,12 @@ public static partial class Validation
             .NotEmpty().WithErrorCode("missing")
             .Matches(SlugPattern())
             .WithMessage("must be 2-63 lower-case letters, digits or single hyphens, starting and ending with a letter or digit")
-            .WithErrorCode("slug_invalid");
+            .WithErrorCode("slug_invalid")
+            // A slug that reads as a UUID would be ambiguous wherever an id or a slug is accepted.
+            .Must(v => !Guid.TryParse(v, out _)).WithMessage("must not have the form of a UUID").WithErrorCode("slug_invalid");
 
-    public static IRuleBuilderOptions<T, string> Name<T>(this IRuleBuilderInitial<T, string> rule, int max = NameMaxLength)
-        => rule.Cascade(CascadeMode.Stop)
-            .Must(v => !string.IsNullOrWhiteSpace(v)).WithMessage("must not be blank").WithErrorCode("string_too_short")
+    public static IRuleBuilderOptions<T, string> Name<T>(this IRuleBuilder<T, string> rule, int max = NameMaxLength)
+        => rule.Must(v => !string.IsNullOrWhiteSpace(v)).WithMessage("must not be blank").WithErrorCode("string_too_short")
             .MaximumLength(max).WithMessage($"must be at most {max} characters").WithErrorCode("string_too_long");
 
     /// <summary>Runs a validator and turns its failures into a 422 with <c>loc</c> paths under <paramref name="location"/>.</summary>

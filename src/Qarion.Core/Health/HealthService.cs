@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Azure.Storage.Queues;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Qarion.Core.Persistence;
@@ -14,19 +13,20 @@ public sealed record HealthResponse(string Status, DependencyHealth Database, De
 }
 
 /// <summary>Pings PostgreSQL and the storage account the queues and Durable task hub live in.</summary>
-public sealed class HealthService(QarionDbContext db, TimeProvider clock, ILogger<HealthService> logger, QueueServiceClient? queues = null)
+public sealed class HealthService(QarionDbContext db, TimeProvider clock, ILogger<HealthService> logger, QarionCoreExtensions.StorageQueues storage)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     public async Task<HealthResponse> CheckAsync(CancellationToken ct)
     {
         var database = ProbeAsync("database", async t => await db.Database.ExecuteSqlRawAsync("SELECT 1", t), ct);
-        var storage = queues is null
+        var queues = storage.Client;
+        var storageProbe = queues is null
             ? Task.FromResult(new DependencyHealth("unconfigured", 0, "AzureWebJobsStorage is not set"))
             : ProbeAsync("storage", async t => await queues.GetPropertiesAsync(t), ct);
-        await Task.WhenAll(database, storage);
-        var ok = database.Result.Status == "ok" && storage.Result.Status == "ok";
-        return new HealthResponse(ok ? "ok" : "degraded", database.Result, storage.Result, clock.GetUtcNow());
+        await Task.WhenAll(database, storageProbe);
+        var ok = database.Result.Status == "ok" && storageProbe.Result.Status == "ok";
+        return new HealthResponse(ok ? "ok" : "degraded", database.Result, storageProbe.Result, clock.GetUtcNow());
     }
 
     private async Task<DependencyHealth> ProbeAsync(string name, Func<CancellationToken, Task> probe, CancellationToken ct)

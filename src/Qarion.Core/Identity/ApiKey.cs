@@ -7,7 +7,7 @@ namespace Qarion.Core.Identity;
 /// A bearer token that acts as its creator. Only a SHA-256 hash of the token is stored: the token
 /// carries 192 random bits, so a slow password hash would add latency to every request and no safety.
 /// </summary>
-public class ApiKey
+public class ApiKey : Audit.IAudited
 {
     public Guid Id { get; set; }
     public Guid UserId { get; set; }
@@ -21,6 +21,9 @@ public class ApiKey
     public DateTimeOffset? RevokedAt { get; set; }
 
     public virtual User User { get; set; } = null!;
+
+    Guid? Audit.IAudited.AuditSpaceId => null;
+    string Audit.IAudited.AuditName => Name;
 }
 
 internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>

@@ -4,7 +4,7 @@ using Qarion.Core.Spaces;
 
 namespace Qarion.Core.Identity;
 
-public class User
+public class User : Audit.IAudited
 {
     public Guid Id { get; set; }
     /// <summary>Stored lower-cased and trimmed; unique.</summary>
@@ -21,6 +21,9 @@ public class User
 
     public virtual ICollection<SpaceMembership> Memberships { get; protected set; } = new List<SpaceMembership>();
     public virtual ICollection<ApiKey> ApiKeys { get; protected set; } = new List<ApiKey>();
+
+    Guid? Audit.IAudited.AuditSpaceId => null;
+    string Audit.IAudited.AuditName => Email;
 }
 
 internal sealed class UserConfiguration : IEntityTypeConfiguration<User>

@@ -15,6 +15,13 @@ public class QarionDbContext(DbContextOptions<QarionDbContext> options, TimeProv
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Space> Spaces => Set<Space>();
     public DbSet<SpaceMembership> SpaceMemberships => Set<SpaceMembership>();
+    public DbSet<Catalog.DataProduct> Products => Set<Catalog.DataProduct>();
+    public DbSet<Catalog.ProductField> ProductFields => Set<Catalog.ProductField>();
+    public DbSet<Catalog.Tag> Tags => Set<Catalog.Tag>();
+    public DbSet<Catalog.ProductTag> ProductTags => Set<Catalog.ProductTag>();
+    public DbSet<Catalog.CustomProductType> CustomProductTypes => Set<Catalog.CustomProductType>();
+    public DbSet<Lineage.LineageEdge> LineageEdges => Set<Lineage.LineageEdge>();
+    public DbSet<Audit.AuditEntry> AuditLog => Set<Audit.AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Qarion.Core.Spaces;
 
 /// <summary>A tenant. Everything in the catalog belongs to exactly one space.</summary>
-public class Space
+public class Space : Audit.IAudited
 {
     public Guid Id { get; set; }
     public required string Slug { get; set; }
@@ -16,6 +16,9 @@ public class Space
     public uint Version { get; set; }
 
     public virtual ICollection<SpaceMembership> Memberships { get; protected set; } = new List<SpaceMembership>();
+
+    Guid? Audit.IAudited.AuditSpaceId => Id;
+    string Audit.IAudited.AuditName => Slug;
 }
 
 public enum SpaceRole
@@ -25,7 +28,7 @@ public enum SpaceRole
     Admin = 3,
 }
 
-public class SpaceMembership
+public class SpaceMembership : Audit.IAudited
 {
     public Guid Id { get; set; }
     public Guid SpaceId { get; set; }
@@ -36,6 +39,9 @@ public class SpaceMembership
 
     public virtual Space Space { get; set; } = null!;
     public virtual Identity.User User { get; set; } = null!;
+
+    Guid? Audit.IAudited.AuditSpaceId => SpaceId;
+    string Audit.IAudited.AuditName => $"member {UserId} ({Role.ToString().ToLowerInvariant()})";
 }
 
 internal sealed class SpaceConfiguration : IEntityTypeConfiguration<Space>

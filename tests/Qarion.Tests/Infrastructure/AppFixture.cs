@@ -43,8 +43,10 @@ public class AppFixture : IAsyncLifetime
             ["Qarion:Auth:BootstrapToken"] = BootstrapToken,
         };
         foreach (var (key, value) in Settings) settings[key] = value;
-        builder.Configuration.AddInMemoryCollection(settings);
         QarionApp.Configure(builder);
+        // Last, so these win over every earlier source, including the environment that scripts/services
+        // exports (ConnectionStrings__Qarion points at the shared database, not this class's own).
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.RemoveAll<TimeProvider>();
         builder.Services.AddSingleton<TimeProvider>(Clock);
         _host = builder.Build();
