@@ -10,7 +10,13 @@ namespace Qarion.Tests.Contract;
 /// <summary>The rules every function's bindings must follow; each returns the violations it finds.</summary>
 public static class FunctionMetadataContract
 {
-    public static readonly IReadOnlySet<string> AnonymousFunctions = new HashSet<string>(StringComparer.Ordinal) { "Health", "Bootstrap" };
+    public static readonly IReadOnlySet<string> AnonymousFunctions = new HashSet<string>(StringComparer.Ordinal) { "Health", "Bootstrap", "OpenApi" };
+    /// <summary>The only functions outside <c>v1/</c>, each at exactly this route: they are not part of a versioned API.</summary>
+    public static readonly IReadOnlyDictionary<string, string> UnversionedRoutes = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Health"] = "health",
+        ["OpenApi"] = "openapi.json",
+    };
     private static readonly HashSet<string> AllowedMethods = new(StringComparer.Ordinal) { "get", "post", "put", "patch", "delete" };
 
     public static IEnumerable<string> Check(IReadOnlyList<FunctionMetadataEntry> functions)
@@ -28,7 +34,11 @@ public static class FunctionMetadataContract
                 case "httpTrigger":
                     var route = trigger.TryGetProperty("route", out var r) ? r.GetString() : null;
                     if (string.IsNullOrEmpty(route)) yield return $"{f.Name}: HTTP function without an explicit route";
-                    else if (f.Name != "Health" && !route.StartsWith("v1/", StringComparison.Ordinal))
+                    else if (UnversionedRoutes.TryGetValue(f.Name, out var unversioned))
+                    {
+                        if (route != unversioned) yield return $"{f.Name}: route '{route}' must be '{unversioned}'";
+                    }
+                    else if (!route.StartsWith("v1/", StringComparison.Ordinal))
                         yield return $"{f.Name}: route '{route}' is not under v1/";
                     if (!trigger.TryGetProperty("methods", out var methods) || methods.GetArrayLength() == 0)
                     {
@@ -130,6 +140,7 @@ public sealed class FunctionMetadataTests
     [Theory]
     [InlineData("""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get"]}""", "without an explicit route")]
     [InlineData("""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get"],"route":"spaces"}""", "not under v1/")]
+    [InlineData("""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get"],"route":"openapi.json"}""", "not under v1/")]
     [InlineData("""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Anonymous","route":"v1/x"}""", "without explicit methods")]
     [InlineData("""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Function","methods":["get"],"route":"v1/x"}""", "authLevel")]
     [InlineData("""{"name":"msg","direction":"In","type":"queueTrigger","queueName":"quality-check"}""", "not defined in QueueNames")]
@@ -139,6 +150,17 @@ public sealed class FunctionMetadataTests
     {
         var violations = FunctionMetadataContract.Check([FunctionMetadataContract.Entry("Broken", binding)]).ToList();
         Assert.Contains(violations, v => v.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Health", "v1/health")]
+    [InlineData("OpenApi", "v1/openapi.json")]
+    [InlineData("OpenApi", "openapi")]
+    public void The_unversioned_functions_stay_at_their_own_routes(string name, string route)
+    {
+        var binding = $$"""{"name":"req","direction":"In","type":"httpTrigger","authLevel":"Anonymous","methods":["get"],"route":"{{route}}"}""";
+        var violations = FunctionMetadataContract.Check([FunctionMetadataContract.Entry(name, binding)]).ToList();
+        Assert.Contains(violations, v => v.Contains("must be '", StringComparison.Ordinal));
     }
 
     [Theory]
