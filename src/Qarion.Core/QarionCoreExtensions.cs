@@ -47,6 +47,14 @@ public static class QarionCoreExtensions
         services.AddScoped<SpaceService>();
         services.AddScoped<MemberService>();
         services.AddScoped<HealthService>();
+        services.AddScoped<Catalog.CatalogSupport>();
+        services.AddScoped<Catalog.ProductService>();
+        services.AddScoped<Catalog.FieldService>();
+        services.AddScoped<Catalog.TagService>();
+        services.AddScoped<Catalog.ProductTypeService>();
+        services.AddScoped<Lineage.LineageService>();
+        services.AddScoped<Search.SearchService>();
+        services.AddScoped<Audit.AuditService>();
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;

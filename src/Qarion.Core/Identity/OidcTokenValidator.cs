@@ -23,6 +23,10 @@ public sealed class OidcTokenValidator : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ILogger<OidcTokenValidator> _logger;
+    private readonly string? _metadataAddress;
+    private readonly HttpDocumentRetriever? _retriever;
+    private long _lastForcedRefresh = long.MinValue / 2;
+    private static readonly long ForcedRefreshIntervalMs = 30_000;
 
     static OidcTokenValidator()
     {
@@ -36,14 +40,17 @@ public sealed class OidcTokenValidator : IDisposable
         _options = options.Value.Oidc;
         _logger = logger;
         if (!_options.Enabled) return;
-        var metadata = _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
+        _metadataAddress = _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
+        _retriever = new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata };
         _configuration = new ConfigurationManager<OpenIdConnectConfiguration>(
-            metadata,
+            _metadataAddress,
             new OpenIdConnectConfigurationRetriever(),
-            new HttpDocumentRetriever(_http) { RequireHttps = _options.RequireHttpsMetadata })
+            _retriever)
         {
             // Keys an issuer retires stop being trusted within the hour rather than the default 12 hours.
             AutomaticRefreshInterval = TimeSpan.FromHours(1),
+            // An unknown kid may force a refresh at most this often (forged kids cannot hammer the issuer).
+            RefreshInterval = TimeSpan.FromSeconds(30),
         };
     }
 
@@ -65,19 +72,23 @@ public sealed class OidcTokenValidator : IDisposable
             return null;
         }
 
-        var parameters = new TokenValidationParameters
+        var result = await _handler.ValidateTokenAsync(token, Parameters(config));
+        if (!result.IsValid && result.Exception is SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException
+            && TryClaimForcedRefresh())
         {
-            ValidIssuer = config.Issuer,
-            ValidAudience = _options.Audience,
-            ValidateAudience = !string.IsNullOrEmpty(_options.Audience),
-            IssuerSigningKeys = config.SigningKeys,
-            ValidateIssuerSigningKey = true,
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ClockSkew = TimeSpan.FromSeconds(_options.ClockSkewSeconds),
-            ConfigurationManager = _configuration,
-        };
-        var result = await _handler.ValidateTokenAsync(token, parameters);
+            // A key the cached metadata does not know: the issuer may have rotated. Fetch the metadata afresh
+            // (at most once per interval) and retry, so the first token signed with a new key is accepted.
+            try
+            {
+                config = await OpenIdConnectConfigurationRetriever.GetAsync(_metadataAddress!, _retriever!, ct);
+                result = await _handler.ValidateTokenAsync(token, Parameters(config));
+                _configuration.RequestRefresh();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException)
+            {
+                _logger.LogWarning(ex, "OpenID Connect metadata could not be refreshed from {Authority}", _options.Authority);
+            }
+        }
         if (!result.IsValid)
         {
             _logger.LogInformation("JWT rejected: {Reason}", result.Exception?.Message);
@@ -95,6 +106,26 @@ public sealed class OidcTokenValidator : IDisposable
         var name = identity.FindFirst("name")?.Value ?? identity.FindFirst(ClaimTypes.Name)?.Value;
         return new ExternalIdentity(config.Issuer, subject, email, verified, name);
     }
+
+    /// <summary>Lets one caller per interval force a metadata fetch, so forged key ids cannot hammer the issuer.</summary>
+    private bool TryClaimForcedRefresh()
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastForcedRefresh);
+        return now - last >= ForcedRefreshIntervalMs && Interlocked.CompareExchange(ref _lastForcedRefresh, now, last) == last;
+    }
+
+    private TokenValidationParameters Parameters(OpenIdConnectConfiguration config) => new()
+    {
+        ValidIssuer = config.Issuer,
+        ValidAudience = _options.Audience,
+        ValidateAudience = !string.IsNullOrEmpty(_options.Audience),
+        IssuerSigningKeys = config.SigningKeys,
+        ValidateIssuerSigningKey = true,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ClockSkew = TimeSpan.FromSeconds(_options.ClockSkewSeconds),
+    };
 
     public void Dispose() => _http.Dispose();
 }

@@ -46,6 +46,43 @@ public static class HttpRequestExtensions
         return raw;
     }
 
+    /// <summary>UUIDs given as <c>a,b</c> or as the parameter repeated.</summary>
+    public static IReadOnlyList<Guid> QueryGuidList(this HttpRequest request, string name, int max = 50)
+    {
+        var parts = request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (parts.Count > max) throw RequestValidationException.For("query", name, $"at most {max} values", "too_long");
+        return parts.Select(p => Guid.TryParse(p, out var id) ? id : throw RequestValidationException.For("query", name, $"'{p}' is not a UUID", "uuid_parsing")).ToList();
+    }
+
+    /// <summary>Strings given as <c>a,b</c> or as the parameter repeated.</summary>
+    public static IReadOnlyList<string> QueryList(this HttpRequest request, string name, int max = 20)
+    {
+        var parts = request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (parts.Count > max) throw RequestValidationException.For("query", name, $"at most {max} values", "too_long");
+        if (parts.Any(Text.HasForbiddenControlCharacter)) throw RequestValidationException.For("query", name, "control characters are not allowed", "string_invalid_character");
+        return parts;
+    }
+
+    public static DateTimeOffset? QueryInstant(this HttpRequest request, string name)
+    {
+        var raw = Single(request, name);
+        if (raw is null) return null;
+        return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value)
+               && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T', StringComparison.Ordinal) && raw.Contains('T', StringComparison.Ordinal))
+            ? value.ToUniversalTime()
+            : throw RequestValidationException.For("query", name, "expected an ISO-8601 date-time with an offset or Z", "datetime_parsing");
+    }
+
+    public static T? QueryEnum<T>(this HttpRequest request, string name) where T : struct, Enum
+    {
+        var raw = Single(request, name);
+        if (raw is null) return null;
+        foreach (var value in Enum.GetValues<T>())
+            if (JsonNames.ToSnakeCase(value.ToString()) == raw) return value;
+        throw RequestValidationException.For("query", name,
+            "must be one of: " + string.Join(", ", Enum.GetNames<T>().Select(JsonNames.ToSnakeCase)), "enum");
+    }
+
     /// <summary><c>If-Match: "42"</c> (or <c>W/"42"</c>) → 42. A wildcard means "any version".</summary>
     public static uint? IfMatchVersion(this HttpRequest request)
     {

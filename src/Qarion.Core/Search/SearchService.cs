@@ -1,0 +1,138 @@
+using Npgsql;
+using Qarion.Core.Common;
+using Qarion.Core.Persistence;
+using Qarion.Core.Spaces;
+using Microsoft.EntityFrameworkCore;
+
+namespace Qarion.Core.Search;
+
+public sealed record ProductHit(Guid Id, string Slug, string Name, string ProductType, double Score, string NameHighlight, string? Snippet);
+
+public sealed record FieldHit(Guid Id, string Name, string? DataType, Guid ProductId, string ProductSlug, string ProductName, double Score, string? Snippet);
+
+public sealed record TagHit(Guid Id, string Name, int UsageCount, double Score);
+
+public sealed record SearchResponse(string Query, IReadOnlyList<ProductHit> Products, IReadOnlyList<FieldHit> Fields, IReadOnlyList<TagHit> Tags);
+
+/// <summary>
+/// Space-scoped search: PostgreSQL full-text search over weighted documents (name A, description and tags B,
+/// fields C, documentation D) plus trigram word similarity on names for typos, served by GIN indexes.
+/// Score = full-text rank + 2 × name similarity + 10 for an exact name or slug.
+/// </summary>
+public sealed class SearchService(QarionDbContext db, SpaceAccess access)
+{
+    public static readonly IReadOnlyList<string> Types = ["products", "fields", "tags"];
+    public const int MaxLimit = 50;
+
+    public async Task<SearchResponse> SearchAsync(string spaceSlug, string? query, IReadOnlyList<string>? types, int limit, CancellationToken ct)
+    {
+        var q = query?.Trim() ?? "";
+        if (q.Length is 0 or > 200) throw RequestValidationException.For("query", "q", "give 1 to 200 characters", "string_too_long");
+        if (limit is < 1 or > MaxLimit) throw RequestValidationException.For("query", "limit", $"must be 1 to {MaxLimit}", "less_than_equal");
+        var wanted = types is null || types.Count == 0 ? Types : types;
+        var unknown = wanted.FirstOrDefault(t => !Types.Contains(t));
+        if (unknown is not null) throw RequestValidationException.For("query", "types", $"unknown type '{unknown}'; use {string.Join(", ", Types)}", "enum");
+        var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
+
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            var products = wanted.Contains("products") ? await ProductsAsync(connection, space.SpaceId, q, limit, ct) : [];
+            var fields = wanted.Contains("fields") ? await FieldsAsync(connection, space.SpaceId, q, limit, ct) : [];
+            var tags = wanted.Contains("tags") ? await TagsAsync(connection, space.SpaceId, q, limit, ct) : [];
+            return new SearchResponse(q, products, fields, tags);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    internal const string ProductSql = """
+        WITH q AS (
+            SELECT websearch_to_tsquery('english', @q) || websearch_to_tsquery('simple', @q) AS ts, lower(@q) AS raw
+        )
+        SELECT p.id, p.slug, p.name, p.product_type,
+               ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.document, q.ts)
+                 + 2 * word_similarity(q.raw, p.name)
+                 + CASE WHEN lower(p.name) = q.raw OR p.slug = q.raw THEN 10 ELSE 0 END AS score,
+               ts_headline('simple', p.name, q.ts, 'StartSel=<mark>, StopSel=</mark>, HighlightAll=true') AS name_highlight,
+               CASE WHEN p.description IS NULL THEN NULL
+                    ELSE ts_headline('english', p.description, q.ts, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') END AS snippet
+        FROM data_products p
+        JOIN data_product_search s ON s.product_id = p.id
+        CROSS JOIN q
+        WHERE p.space_id = @space AND s.space_id = @space AND NOT p.is_archived
+          AND (s.document @@ q.ts OR q.raw <% p.name OR p.name ILIKE '%' || @like || '%')
+        ORDER BY score DESC, p.name, p.id
+        LIMIT @limit
+        """;
+
+    private static async Task<List<ProductHit>> ProductsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
+    {
+        await using var command = Command(connection, ProductSql, space, q, limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var hits = new List<ProductHit>();
+        while (await reader.ReadAsync(ct))
+            hits.Add(new ProductHit(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                Math.Round(reader.GetDouble(4), 4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+        return hits;
+    }
+
+    private static async Task<List<FieldHit>> FieldsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            WITH q AS (SELECT websearch_to_tsquery('english', @q) AS ts, lower(@q) AS raw)
+            SELECT f.id, f.name, f.data_type, p.id, p.slug, p.name,
+                   2 * word_similarity(q.raw, f.name)
+                     + CASE WHEN lower(f.name) = q.raw THEN 10 ELSE 0 END
+                     + CASE WHEN to_tsvector('english', coalesce(f.description, '')) @@ q.ts THEN 0.5 ELSE 0 END AS score,
+                   CASE WHEN f.description IS NULL THEN NULL
+                        ELSE ts_headline('english', f.description, q.ts, 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=5') END
+            FROM product_fields f
+            JOIN data_products p ON p.id = f.product_id
+            CROSS JOIN q
+            WHERE f.space_id = @space AND NOT p.is_archived
+              AND (q.raw <% f.name OR f.name ILIKE '%' || @like || '%' OR to_tsvector('english', coalesce(f.description, '')) @@ q.ts)
+            ORDER BY score DESC, f.name, f.id
+            LIMIT @limit
+            """;
+        await using var command = Command(connection, sql, space, q, limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var hits = new List<FieldHit>();
+        while (await reader.ReadAsync(ct))
+            hits.Add(new FieldHit(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetGuid(3), reader.GetString(4), reader.GetString(5), Math.Round(reader.GetDouble(6), 4),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
+        return hits;
+    }
+
+    private static async Task<List<TagHit>> TagsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT t.id, t.name, (SELECT count(*) FROM product_tags pt WHERE pt.tag_id = t.id)::int,
+                   similarity(lower(t.name), lower(@q)) + CASE WHEN lower(t.name) = lower(@q) THEN 10 ELSE 0 END AS score
+            FROM tags t
+            WHERE t.space_id = @space AND (lower(@q) <% t.name OR t.name ILIKE '%' || @like || '%')
+            ORDER BY score DESC, t.name, t.id
+            LIMIT @limit
+            """;
+        await using var command = Command(connection, sql, space, q, limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var hits = new List<TagHit>();
+        while (await reader.ReadAsync(ct))
+            hits.Add(new TagHit(reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), Math.Round(reader.GetDouble(3), 4)));
+        return hits;
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid space, string q, int limit)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("space", space);
+        command.Parameters.AddWithValue("q", q);
+        command.Parameters.AddWithValue("like", q.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal));
+        command.Parameters.AddWithValue("limit", limit);
+        return command;
+    }
+}
