@@ -22,21 +22,21 @@ public sealed class AuditService(QarionDbContext db, CurrentUser me, SpaceAccess
     public async Task<Paged<AuditEntryResponse>> ListSpaceAsync(string spaceSlug, AuditQuery query, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
-        return await Project(Filter(db.AuditLog.AsNoTracking().Where(a => a.SpaceId == space.SpaceId), query)).ToPageAsync(page, ct);
+        return await PageAsync(Filter(db.AuditLog.AsNoTracking().Where(a => a.SpaceId == space.SpaceId), query), page, ct);
     }
 
     /// <summary>The history of one resource of the space, newest first. Viewers may read it.</summary>
     public async Task<Paged<AuditEntryResponse>> HistoryAsync(string spaceSlug, Guid resourceId, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
-        return await Project(db.AuditLog.AsNoTracking().Where(a => a.SpaceId == space.SpaceId && a.ResourceId == resourceId)
-            .OrderByDescending(a => a.OccurredAt).ThenByDescending(a => a.Id)).ToPageAsync(page, ct);
+        return await PageAsync(db.AuditLog.AsNoTracking().Where(a => a.SpaceId == space.SpaceId && a.ResourceId == resourceId)
+            .OrderByDescending(a => a.OccurredAt).ThenByDescending(a => a.Id), page, ct);
     }
 
     public async Task<Paged<AuditEntryResponse>> ListPlatformAsync(AuditQuery query, PageRequest page, CancellationToken ct)
     {
         me.RequireSuperadmin();
-        return await Project(Filter(db.AuditLog.AsNoTracking(), query)).ToPageAsync(page, ct);
+        return await PageAsync(Filter(db.AuditLog.AsNoTracking(), query), page, ct);
     }
 
     /// <summary>Streams a space's entries oldest first, one row at a time (never the whole log in memory).</summary>
@@ -49,7 +49,7 @@ public sealed class AuditService(QarionDbContext db, CurrentUser me, SpaceAccess
 
     private async IAsyncEnumerable<AuditEntryResponse> Stream(IQueryable<AuditEntry> rows, [EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in Project(rows).AsAsyncEnumerable().WithCancellation(ct)) yield return row;
+        await foreach (var row in Rows(rows).AsAsyncEnumerable().WithCancellation(ct)) yield return row.ToResponse();
     }
 
     private static IQueryable<AuditEntry> Filter(IQueryable<AuditEntry> rows, AuditQuery q, bool newestFirst = true)
@@ -65,9 +65,26 @@ public sealed class AuditService(QarionDbContext db, CurrentUser me, SpaceAccess
             : rows.OrderBy(a => a.OccurredAt).ThenBy(a => a.Id);
     }
 
-    private IQueryable<AuditEntryResponse> Project(IQueryable<AuditEntry> rows) => rows.Select(a => new AuditEntryResponse(
+    private sealed record Row(
+        Guid Id, DateTimeOffset OccurredAt, Guid? SpaceId, Guid? ActorUserId, string? ActorEmail, Guid? ActorApiKeyId,
+        string Action, string ResourceType, Guid ResourceId, string? ResourceName, string Changes)
+    {
+        public AuditEntryResponse ToResponse()
+        {
+            using var changes = JsonDocument.Parse(Changes);
+            return new AuditEntryResponse(Id, OccurredAt, SpaceId, ActorUserId, ActorEmail, ActorApiKeyId,
+                Action, ResourceType, ResourceId, ResourceName, changes.RootElement.Clone());
+        }
+    }
+
+    private IQueryable<Row> Rows(IQueryable<AuditEntry> rows) => rows.Select(a => new Row(
         a.Id, a.OccurredAt, a.SpaceId, a.ActorUserId,
         db.Users.Where(u => u.Id == a.ActorUserId).Select(u => u.Email).FirstOrDefault(),
-        a.ActorApiKeyId, a.Action, a.ResourceType, a.ResourceId, a.ResourceName,
-        JsonDocument.Parse(a.Changes, default).RootElement));
+        a.ActorApiKeyId, a.Action, a.ResourceType, a.ResourceId, a.ResourceName, a.Changes));
+
+    private async Task<Paged<AuditEntryResponse>> PageAsync(IQueryable<AuditEntry> rows, PageRequest page, CancellationToken ct)
+    {
+        var result = await Rows(rows).ToPageAsync(page, ct);
+        return new Paged<AuditEntryResponse>(result.Items.Select(r => r.ToResponse()).ToList(), result.Total, result.Page, result.Size);
+    }
 }

@@ -47,7 +47,7 @@ public sealed class FieldService(QarionDbContext db, SpaceAccess access, Catalog
         db.ProductFields.Add(field);
         Touch(product);
         await catalog.SaveAndIndexAsync([product.Id], ct, $"The product already has a field named '{input.Name}'.");
-        return await Query(product.Id).SingleAsync(f => f.Id == field.Id, ct);
+        return await Query(product.Id, field.Id).SingleAsync(ct);
     }
 
     public async Task<FieldResponse> UpdateAsync(string spaceSlug, string productKey, Guid fieldId, UpdateFieldRequest request, CancellationToken ct)
@@ -73,7 +73,7 @@ public sealed class FieldService(QarionDbContext db, SpaceAccess access, Catalog
         field.ManualAttributes = field.ManualAttributes.Union(manual).Order(StringComparer.Ordinal).ToList();
         Touch(product);
         await catalog.SaveAndIndexAsync([product.Id], ct, $"The product already has a field named '{field.Name}'.");
-        return await Query(product.Id).SingleAsync(f => f.Id == field.Id, ct);
+        return await Query(product.Id, field.Id).SingleAsync(ct);
     }
 
     public async Task RemoveAsync(string spaceSlug, string productKey, Guid fieldId, CancellationToken ct)
@@ -124,8 +124,8 @@ public sealed class FieldService(QarionDbContext db, SpaceAccess access, Catalog
 
     private void Touch(DataProduct product) => db.Entry(product).Property(p => p.UpdatedAt).IsModified = true;
 
-    private IQueryable<FieldResponse> Query(Guid productId) => db.ProductFields.AsNoTracking()
-        .Where(f => f.ProductId == productId)
+    private IQueryable<FieldResponse> Query(Guid productId, Guid? fieldId = null) => db.ProductFields.AsNoTracking()
+        .Where(f => f.ProductId == productId && (fieldId == null || f.Id == fieldId))
         .OrderBy(f => f.Ordinal).ThenBy(f => f.Name)
         .Select(f => new FieldResponse(f.Id, f.Name, f.DataType, f.IsNullable, f.Description, f.Ordinal,
             f.IsPrimaryKey, f.ForeignKeyTarget, f.ManualAttributes, f.CreatedAt, f.UpdatedAt));

@@ -164,8 +164,9 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
         var product = await catalog.FindProductAsync(space, idOrSlug, ct);
         Concurrency.ExpectVersion(db, product, ifMatch);
-        // Fields, tags and edges go with it (database cascade); each field is still audited.
+        // Fields, tags and edges would go with it by cascade; fields and edges are removed here so each is audited.
         db.ProductFields.RemoveRange(await db.ProductFields.Where(f => f.ProductId == product.Id).ToListAsync(ct));
+        db.LineageEdges.RemoveRange(await db.LineageEdges.Where(e => e.UpstreamId == product.Id || e.DownstreamId == product.Id).ToListAsync(ct));
         db.Products.Remove(product);
         await db.SaveOrConflictAsync(ct);
     }
@@ -175,17 +176,15 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
     {
         var caller = me.RequireId();
         var superadmin = me.IsSuperadmin;
-        return await db.Products.AsNoTracking()
+        var rows = await db.Products.AsNoTracking()
             .Where(p => p.OwnerId == userId || p.StewardId == userId || p.CustodianId == userId || p.DataArchitectId == userId)
             .Where(p => superadmin || p.Space.Memberships.Any(m => m.UserId == caller))
             .OrderBy(p => p.Space.Slug).ThenBy(p => p.Name).ThenBy(p => p.Id)
-            .Select(p => new GovernedProduct(p.Id, p.Space.Slug, p.Slug, p.Name,
-                new[]
-                {
-                    p.OwnerId == userId ? "owner" : null, p.StewardId == userId ? "steward" : null,
-                    p.CustodianId == userId ? "custodian" : null, p.DataArchitectId == userId ? "data_architect" : null,
-                }.Where(r => r != null).Select(r => r!).ToList()))
+            .Select(p => new { p.Id, SpaceSlug = p.Space.Slug, p.Slug, p.Name, p.OwnerId, p.StewardId, p.CustodianId, p.DataArchitectId })
             .ToPageAsync(page, ct);
+        return new Paged<GovernedProduct>(rows.Items.Select(p => new GovernedProduct(p.Id, p.SpaceSlug, p.Slug, p.Name,
+            new (Guid? Holder, string Role)[] { (p.OwnerId, "owner"), (p.StewardId, "steward"), (p.CustodianId, "custodian"), (p.DataArchitectId, "data_architect") }
+                .Where(r => r.Holder == userId).Select(r => r.Role).ToList())).ToList(), rows.Total, rows.Page, rows.Size);
     }
 
     internal async Task<ProductResponse> GetByIdAsync(Guid id, CancellationToken ct)

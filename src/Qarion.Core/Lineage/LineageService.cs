@@ -76,8 +76,8 @@ public sealed class LineageService(QarionDbContext db, CurrentUser me, SpaceAcce
 
     public async Task<LineageGraphResponse> TraverseAsync(string spaceSlug, string productKey, LineageDirection direction, int depth, CancellationToken ct)
     {
-        if (depth is < 1 or > MaxDepth) throw RequestValidationException.For("query", "depth", $"must be 1 to {MaxDepth}", "less_than_equal");
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
+        if (depth is < 1 or > MaxDepth) throw RequestValidationException.For("query", "depth", $"must be 1 to {MaxDepth}", "less_than_equal");
         var root = await catalog.FindProductIdAsync(space, productKey, ct);
         var up = direction is LineageDirection.Upstream or LineageDirection.Both ? depth : 0;
         var down = direction is LineageDirection.Downstream or LineageDirection.Both ? depth : 0;

@@ -26,21 +26,28 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     public async Task<SearchResponse> SearchAsync(string spaceSlug, string? query, IReadOnlyList<string>? types, int limit, CancellationToken ct)
     {
+        var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
         var q = query?.Trim() ?? "";
         if (q.Length is 0 or > 200) throw RequestValidationException.For("query", "q", "give 1 to 200 characters", "string_too_long");
         if (limit is < 1 or > MaxLimit) throw RequestValidationException.For("query", "limit", $"must be 1 to {MaxLimit}", "less_than_equal");
         var wanted = types is null || types.Count == 0 ? Types : types;
         var unknown = wanted.FirstOrDefault(t => !Types.Contains(t));
         if (unknown is not null) throw RequestValidationException.For("query", "types", $"unknown type '{unknown}'; use {string.Join(", ", Types)}", "enum");
-        var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
 
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
         try
         {
+            // Read-only, and a looser word-similarity threshold than pg_trgm's 0.6 for this transaction only:
+            // 'custmer' against 'customer' scores 0.55.
+            await using (var setup = new NpgsqlCommand(
+                "SET TRANSACTION READ ONLY; SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)", connection, tx))
+                await setup.ExecuteNonQueryAsync(ct);
             var products = wanted.Contains("products") ? await ProductsAsync(connection, space.SpaceId, q, limit, ct) : [];
             var fields = wanted.Contains("fields") ? await FieldsAsync(connection, space.SpaceId, q, limit, ct) : [];
             var tags = wanted.Contains("tags") ? await TagsAsync(connection, space.SpaceId, q, limit, ct) : [];
+            await tx.CommitAsync(ct);
             return new SearchResponse(q, products, fields, tags);
         }
         finally

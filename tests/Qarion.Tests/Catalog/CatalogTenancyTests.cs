@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Qarion.Tests.Infrastructure;
+
+namespace Qarion.Tests.Catalog;
+
+/// <summary>Space A's catalog is invisible to a member of space B only: every endpoint is a 404 that names nothing of A's.</summary>
+public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    [Fact]
+    public async Task A_member_of_another_space_gets_404_everywhere_and_learns_no_names()
+    {
+        var alice = await app.CreateUserAsync("Alice");
+        var bob = await app.CreateUserAsync("Bob");
+        var a = await app.CreateSpaceAsync(null, (alice, "admin"));
+        var b = await app.CreateSpaceAsync(null, (bob, "admin"));
+
+        var tag = (await alice.Client.PostAsync($"/api/v1/spaces/{a}/tags", new { name = "Zircon Confidential" })).Json.Id();
+        Assert.Equal(201, (await alice.Client.PostAsync($"/api/v1/spaces/{a}/product-types", new { name = "quasar_type" })).Status);
+        var ledger = await alice.Client.CreateProductAsync(a, "secret-ledger", new
+        {
+            name = "Xylophone Ledger", description = "Marmalade payroll", product_type = "quasar_type", tag_ids = new[] { tag },
+            owner_id = alice.Id, fields = new[] { new { name = "narwhal_ssn" } },
+        });
+        var ledgerId = ledger.Id();
+        var source = (await alice.Client.CreateProductAsync(a, "ledger-source", new { name = "Walrus Source" })).Id();
+        Assert.Equal(201, (await alice.Client.PostAsync($"/api/v1/spaces/{a}/products/secret-ledger/lineage/upstream", new { upstream_id = source })).Status);
+        var fieldId = (await alice.Client.GetAsync($"/api/v1/spaces/{a}/products/{ledgerId}/fields")).Json[0].Id();
+        var bobsProduct = (await bob.Client.CreateProductAsync(b, "bobs-product")).Id();
+        var bobsTag = (await bob.Client.PostAsync($"/api/v1/spaces/{b}/tags", new { name = "bobtag" })).Json.Id();
+
+        var p = $"/api/v1/spaces/{a}/products";
+        var attempts = new List<(string Method, string Path, object? Body)>
+        {
+            ("GET", p, null),
+            ("GET", $"{p}?search=Xylophone", null),
+            ("POST", p, new { slug = "intruder", name = "Intruder", product_type = "table" }),
+            ("GET", $"{p}/{ledgerId}", null),
+            ("GET", $"{p}/secret-ledger", null),
+            ("PATCH", $"{p}/{ledgerId}", new { name = "Hijacked" }),
+            ("PATCH", $"{p}/secret-ledger/governance", new { owner_id = bob.Id }),
+            ("POST", $"{p}/{ledgerId}/archive", new { }),
+            ("POST", $"{p}/{ledgerId}/unarchive", new { }),
+            ("DELETE", $"{p}/{ledgerId}", null),
+            ("GET", $"{p}/{ledgerId}/fields", null),
+            ("PUT", $"{p}/{ledgerId}/fields", new { fields = Array.Empty<object>() }),
+            ("POST", $"{p}/{ledgerId}/fields", new { name = "injected" }),
+            ("PATCH", $"{p}/{ledgerId}/fields/{fieldId}", new { name = "renamed" }),
+            ("DELETE", $"{p}/{ledgerId}/fields/{fieldId}", null),
+            ("GET", $"/api/v1/spaces/{a}/tags", null),
+            ("POST", $"/api/v1/spaces/{a}/tags", new { name = "intruder-tag" }),
+            ("PATCH", $"/api/v1/spaces/{a}/tags/{tag}", new { name = "renamed" }),
+            ("DELETE", $"/api/v1/spaces/{a}/tags/{tag}", null),
+            ("POST", $"{p}/{ledgerId}/tags", new { tag_id = tag }),
+            ("POST", $"{p}/{ledgerId}/tags", new { name = "new-inline" }),
+            ("DELETE", $"{p}/{ledgerId}/tags/{tag}", null),
+            ("GET", $"/api/v1/spaces/{a}/product-types", null),
+            ("POST", $"/api/v1/spaces/{a}/product-types", new { name = "intruder_type" }),
+            ("DELETE", $"/api/v1/spaces/{a}/product-types/quasar_type", null),
+            ("POST", $"{p}/{ledgerId}/lineage/upstream", new { upstream_id = bobsProduct }),
+            ("PUT", $"{p}/{ledgerId}/lineage/upstream", new { upstream = Array.Empty<object>() }),
+            ("DELETE", $"{p}/{ledgerId}/lineage/upstream/{source}", null),
+            ("GET", $"{p}/{ledgerId}/lineage", null),
+            ("GET", $"{p}/secret-ledger/lineage?direction=upstream&depth=5", null),
+            ("GET", $"/api/v1/spaces/{a}/lineage", null),
+            ("GET", $"/api/v1/spaces/{a}/lineage?select=%2Bsecret-ledger%2B", null),
+            ("GET", $"/api/v1/spaces/{a}/search?q=Xylophone", null),
+            ("GET", $"/api/v1/spaces/{a}/search?q=narwhal_ssn&types=fields", null),
+            ("GET", $"/api/v1/spaces/{a}/audit", null),
+            ("GET", $"/api/v1/spaces/{a}/audit/resources/{ledgerId}", null),
+            ("GET", $"/api/v1/spaces/{a}/audit/export?format=csv", null),
+            ("GET", $"/api/v1/spaces/{a}/audit/export?format=json", null),
+        };
+        string[] secrets = ["Xylophone", "Marmalade", "Zircon", "narwhal", "Walrus", alice.Email];
+        foreach (var (method, path, body) in attempts)
+        {
+            var response = await bob.Client.SendJsonAsync(method, path, body);
+            Assert.True(response.Status == 404, $"{method} {path} → {response}");
+            foreach (var secret in secrets)
+                Assert.False(response.Body.Contains(secret, StringComparison.OrdinalIgnoreCase), $"{method} {path} leaks '{secret}': {response.Body}");
+        }
+
+        // Nothing changed.
+        var after = await alice.Client.GetAsync($"{p}/{ledgerId}");
+        Assert.Equal("Xylophone Ledger", after.Json.Str("name"));
+        Assert.False(after.Json.GetProperty("is_archived").GetBoolean());
+        Assert.Equal(alice.Id, after.Json.GetProperty("governance").GetProperty("owner").Id());
+        Assert.Equal(1, after.Json.GetProperty("field_count").GetInt32());
+        Assert.Single(after.Json.GetProperty("tags").EnumerateArray());
+        Assert.Equal(ledger.GetProperty("version").GetUInt32(), after.Json.GetProperty("version").GetUInt32());
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM lineage_edges WHERE downstream_id = '{ledgerId}'"));
+        Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM data_products p JOIN spaces s ON s.id = p.space_id WHERE s.slug = '{a}'"));
+
+        // B's own views never contain A's objects.
+        Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
+        Assert.Equal(["bobtag"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/tags")).Items().Select(t => t.Str("name")));
+        Assert.DoesNotContain((await bob.Client.GetAsync($"/api/v1/spaces/{b}/product-types")).Json.EnumerateArray(), t => t.Str("name") == "quasar_type");
+        foreach (var q in new[] { "Xylophone", "ledger", "narwhal_ssn", "Zircon", "Marmalade" })
+        {
+            var search = await bob.Client.GetAsync($"/api/v1/spaces/{b}/search?q={q}");
+            Assert.Equal(200, search.Status);
+            Assert.Empty(search.Json.GetProperty("products").EnumerateArray());
+            Assert.Empty(search.Json.GetProperty("fields").EnumerateArray());
+            Assert.Empty(search.Json.GetProperty("tags").EnumerateArray());
+        }
+        var bGraph = await bob.Client.GetAsync($"/api/v1/spaces/{b}/lineage");
+        Assert.Equal([bobsProduct], bGraph.Json.GetProperty("nodes").EnumerateArray().Select(n => n.Id()));
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/users/{alice.Id}/governed-products")).Items());
+        var bAudit = await bob.Client.GetAsync($"/api/v1/spaces/{b}/audit?size=100");
+        Assert.DoesNotContain("Xylophone", bAudit.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(ledgerId.ToString(), bAudit.Body, StringComparison.Ordinal);
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/audit/resources/{ledgerId}")).Items());
+
+        // Bob may not link A's product as an upstream of his own, either.
+        var link = await bob.Client.PostAsync($"/api/v1/spaces/{b}/products/bobs-product/lineage/upstream", new { upstream_id = ledgerId });
+        Assert.Equal("not_found", link.ErrorType());
+        Assert.DoesNotContain("Xylophone", link.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ids_of_another_space_are_not_found_under_this_spaces_urls_even_for_a_member_of_both()
+    {
+        var carol = await app.CreateUserAsync("Carol");
+        var a = await app.CreateSpaceAsync(null, (carol, "admin"));
+        var b = await app.CreateSpaceAsync(null, (carol, "admin"));
+        var inA = (await carol.Client.CreateProductAsync(a, "in-a")).Id();
+        var inB = (await carol.Client.CreateProductAsync(b, "in-b", new { fields = new[] { new { name = "bfield" } } })).Id();
+        var bField = (await carol.Client.GetAsync($"/api/v1/spaces/{b}/products/in-b/fields")).Json[0].Id();
+        var bTag = (await carol.Client.PostAsync($"/api/v1/spaces/{b}/tags", new { name = "btag" })).Json.Id();
+        var shared = await carol.Client.CreateProductAsync(a, "shared-slug");
+        await carol.Client.CreateProductAsync(b, "shared-slug", new { name = "B version" });
+        await carol.Client.PostAsync($"/api/v1/spaces/{b}/products/in-b/lineage/upstream", new { upstream_id = inA }); // cross-space edge, managed from B
+
+        var pa = $"/api/v1/spaces/{a}/products";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{pa}/{inB}")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{pa}/{inB}", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/{inB}")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{pa}/{inB}/archive", new { })).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{pa}/{inB}/fields")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{pa}/{inB}/fields", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{pa}/in-a/fields/{bField}", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/in-a/fields/{bField}")).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{pa}/{inB}/lineage")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{pa}/{inB}/lineage/upstream", new { upstream_id = inA })).Status);
+        // The B-managed edge is not removable through A.
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/in-a/lineage/upstream/{inA}")).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/{inB}/lineage/upstream/{inA}")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"/api/v1/spaces/{a}/tags/{bTag}", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"/api/v1/spaces/{a}/tags/{bTag}")).Status);
+        Assert.Equal("unknown_tag", (await carol.Client.PostAsync($"{pa}/in-a/tags", new { tag_id = bTag })).ErrorType());
+        Assert.Equal("unknown_tag", (await carol.Client.PatchAsync($"{pa}/in-a", new { tag_ids = new[] { bTag } })).ErrorType());
+        Assert.Equal("unknown_tag", (await carol.Client.PostAsync(pa, new { slug = "nn", name = "n", product_type = "table", tag_ids = new[] { bTag } })).ErrorType());
+        Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/audit/resources/{inB}")).Items());
+
+        // The same slug in two spaces resolves within each.
+        Assert.Equal(shared.Id(), (await carol.Client.GetAsync($"{pa}/shared-slug")).Json.Id());
+        Assert.Equal("B version", (await carol.Client.GetAsync($"/api/v1/spaces/{b}/products/shared-slug")).Json.Str("name"));
+        Assert.Equal(["in-a", "shared-slug"], (await carol.Client.GetAsync(pa)).Slugs());
+        Assert.Equal(0L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM product_fields WHERE product_id = '{inA}'"));
+    }
+}
