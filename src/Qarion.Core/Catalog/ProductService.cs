@@ -73,7 +73,7 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
         if (!query.IncludeArchived) products = products.Where(p => !p.IsArchived);
         if (!string.IsNullOrWhiteSpace(query.Search))
         {
-            var pattern = "%" + UserService.EscapeLike(query.Search.Trim()) + "%";
+            var pattern = Text.ContainsPattern(query.Search.Trim());
             products = products.Where(p => EF.Functions.ILike(p.Name, pattern, "\\") || EF.Functions.ILike(p.Slug, pattern, "\\")
                                            || EF.Functions.ILike(p.Description ?? "", pattern, "\\"));
         }

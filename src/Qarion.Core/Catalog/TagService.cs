@@ -17,7 +17,7 @@ public sealed class TagService(QarionDbContext db, SpaceAccess access, CatalogSu
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
         var tags = db.Tags.AsNoTracking().Where(t => t.SpaceId == space.SpaceId);
         if (!string.IsNullOrWhiteSpace(search))
-            tags = tags.Where(t => EF.Functions.ILike(t.Name, "%" + UserService.EscapeLike(search.Trim()) + "%", "\\"));
+            tags = tags.Where(t => EF.Functions.ILike(t.Name, Text.ContainsPattern(search.Trim()), "\\"));
         return await tags.OrderBy(t => t.Name).ThenBy(t => t.Id)
             .Select(t => new TagResponse(t.Id, t.Name, t.Description, t.Color, t.Products.Count, t.CreatedAt, t.UpdatedAt, t.Version))
             .ToPageAsync(page, ct);

@@ -42,7 +42,7 @@ public sealed class UserService(QarionDbContext db, CurrentUser me)
         var query = db.Users.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(search))
         {
-            var pattern = "%" + EscapeLike(search.Trim().ToLowerInvariant()) + "%";
+            var pattern = Text.ContainsPattern(search.Trim());
             query = query.Where(u => EF.Functions.ILike(u.Email, pattern, "\\") || EF.Functions.ILike(u.DisplayName, pattern, "\\"));
         }
         return await query.OrderBy(u => u.Email).ThenBy(u => u.Id).Select(ToResponse).ToPageAsync(page, ct);
@@ -77,7 +77,4 @@ public sealed class UserService(QarionDbContext db, CurrentUser me)
     }
 
     public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
-
-    internal static string EscapeLike(string value)
-        => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

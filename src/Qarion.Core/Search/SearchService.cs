@@ -71,7 +71,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         JOIN data_product_search s ON s.product_id = p.id
         CROSS JOIN q
         WHERE p.space_id = @space AND s.space_id = @space AND NOT p.is_archived
-          AND (s.document @@ q.ts OR q.raw <% p.name OR p.name ILIKE '%' || @like || '%')
+          AND (s.document @@ q.ts OR q.raw <% p.name OR p.name ILIKE @like)
         ORDER BY score DESC, p.name, p.id
         LIMIT @limit
         """;
@@ -101,7 +101,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
             JOIN data_products p ON p.id = f.product_id
             CROSS JOIN q
             WHERE f.space_id = @space AND NOT p.is_archived
-              AND (q.raw <% f.name OR f.name ILIKE '%' || @like || '%' OR to_tsvector('english', coalesce(f.description, '')) @@ q.ts)
+              AND (q.raw <% f.name OR f.name ILIKE @like OR to_tsvector('english', coalesce(f.description, '')) @@ q.ts)
             ORDER BY score DESC, f.name, f.id
             LIMIT @limit
             """;
@@ -121,7 +121,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
             SELECT t.id, t.name, (SELECT count(*) FROM product_tags pt WHERE pt.tag_id = t.id)::int,
                    similarity(lower(t.name), lower(@q)) + CASE WHEN lower(t.name) = lower(@q) THEN 10 ELSE 0 END AS score
             FROM tags t
-            WHERE t.space_id = @space AND (lower(@q) <% t.name OR t.name ILIKE '%' || @like || '%')
+            WHERE t.space_id = @space AND (lower(@q) <% t.name OR t.name ILIKE @like)
             ORDER BY score DESC, t.name, t.id
             LIMIT @limit
             """;
@@ -138,7 +138,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("space", space);
         command.Parameters.AddWithValue("q", q);
-        command.Parameters.AddWithValue("like", q.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal));
+        command.Parameters.AddWithValue("like", Text.ContainsPattern(q));
         command.Parameters.AddWithValue("limit", limit);
         return command;
     }
