@@ -74,8 +74,9 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
         if (!string.IsNullOrWhiteSpace(query.Search))
         {
             var pattern = Text.ContainsPattern(query.Search.Trim());
+            // Each alternative has its own trigram index (a BitmapOr), so no table scan.
             products = products.Where(p => EF.Functions.ILike(p.Name, pattern, "\\") || EF.Functions.ILike(p.Slug, pattern, "\\")
-                                           || EF.Functions.ILike(p.Description ?? "", pattern, "\\"));
+                                           || (p.Description != null && EF.Functions.ILike(p.Description, pattern, "\\")));
         }
         foreach (var tag in query.Tags ?? []) products = products.Where(p => p.Tags.Any(t => t.TagId == tag));
         if (query.ProductType is not null) products = products.Where(p => p.ProductType == query.ProductType);
@@ -92,11 +93,18 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
             "-created_at" => products.OrderByDescending(p => p.CreatedAt).ThenByDescending(p => p.Id),
             _ => products.OrderBy(p => p.Name).ThenBy(p => p.Id),
         };
-        return await products.Select(p => new ProductSummary(
+        // Page over ids first (an index-only scan, however deep the page), then load just those rows:
+        // an OFFSET over whole rows reads and discards every row before the page.
+        var total = await products.CountAsync(ct);
+        var ids = total <= page.Skip ? [] : await products.Select(p => p.Id).Skip((int)page.Skip).Take(page.Size).ToListAsync(ct);
+        var rows = await db.Products.AsNoTracking().Where(p => ids.Contains(p.Id))
+            .Select(p => new ProductSummary(
                 p.Id, p.Slug, p.Name, p.Description, p.ProductType, p.HostingLocation, p.Criticality, p.Sensitivity,
                 p.Tags.OrderBy(t => t.Tag.Name).Select(t => new TagRef(t.TagId, t.Tag.Name, t.Tag.Color)).ToList(),
                 p.OwnerId, p.IsArchived, p.IsStale, p.UpdatedAt, p.Version))
-            .ToPageAsync(page, ct);
+            .ToListAsync(ct);
+        var order = ids.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
+        return new Paged<ProductSummary>(rows.OrderBy(r => order[r.Id]).ToList(), total, page.Page, page.Size);
     }
 
     public async Task<ProductResponse> UpdateAsync(string spaceSlug, string idOrSlug, UpdateProductRequest request, uint? ifMatch, CancellationToken ct)

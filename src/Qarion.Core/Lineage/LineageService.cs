@@ -115,35 +115,36 @@ public sealed class LineageService(QarionDbContext db, CurrentUser me, SpaceAcce
         return await BuildGraphAsync(roots.Distinct().ToList(), nodes, ct);
     }
 
+    internal const string WalkSql = """
+        WITH RECURSIVE
+        up(id, depth) AS (
+            SELECT @root, 0
+            UNION
+            SELECT e.upstream_id, up.depth + 1 FROM up JOIN lineage_edges e ON e.downstream_id = up.id WHERE up.depth < @up
+        ),
+        down(id, depth) AS (
+            SELECT @root, 0
+            UNION
+            SELECT e.downstream_id, down.depth + 1 FROM down JOIN lineage_edges e ON e.upstream_id = down.id WHERE down.depth < @down
+        )
+        SELECT id, min(depth) AS depth, 0 AS dir FROM up GROUP BY id
+        UNION ALL
+        SELECT id, min(depth), 1 FROM down GROUP BY id
+        LIMIT @limit
+        """;
+
     /// <summary>
     /// One recursive query per direction. UNION over (id, depth) makes cycles harmless: a node seen again
     /// can only come back at a greater depth, and the depth bound ends the recursion.
     /// </summary>
     private async Task<Dictionary<Guid, (int? Up, int? Down)>> WalkAsync(Guid root, int up, int down, CancellationToken ct)
     {
-        const string sql = """
-            WITH RECURSIVE
-            up(id, depth) AS (
-                SELECT @root, 0
-                UNION
-                SELECT e.upstream_id, up.depth + 1 FROM up JOIN lineage_edges e ON e.downstream_id = up.id WHERE up.depth < @up
-            ),
-            down(id, depth) AS (
-                SELECT @root, 0
-                UNION
-                SELECT e.downstream_id, down.depth + 1 FROM down JOIN lineage_edges e ON e.upstream_id = down.id WHERE down.depth < @down
-            )
-            SELECT id, min(depth) AS depth, 0 AS dir FROM up GROUP BY id
-            UNION ALL
-            SELECT id, min(depth), 1 FROM down GROUP BY id
-            LIMIT @limit
-            """;
         var result = new Dictionary<Guid, (int? Up, int? Down)>();
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var command = new NpgsqlCommand(WalkSql, connection);
             command.Parameters.AddWithValue("root", root);
             command.Parameters.AddWithValue("up", up);
             command.Parameters.AddWithValue("down", down);

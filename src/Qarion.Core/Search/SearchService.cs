@@ -56,25 +56,88 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         }
     }
 
+    /// <summary>
+    /// Candidates first, each branch served by its own index (full-text GIN, trigram GIN, the exact-name
+    /// btree) and capped, then ranking over the candidates only, then snippets for the final page only.
+    /// One OR across both tables would let neither GIN index be used.
+    /// </summary>
     internal const string ProductSql = """
         WITH q AS (
             SELECT websearch_to_tsquery('english', @q) || websearch_to_tsquery('simple', @q) AS ts, lower(@q) AS raw
+        ),
+        hits AS (
+            (SELECT s.product_id AS id FROM data_product_search s, q WHERE s.space_id = @space AND s.document @@ q.ts LIMIT @candidates)
+            UNION
+            (SELECT p.id FROM data_products p, q WHERE p.space_id = @space AND (q.raw <% p.name OR p.name ILIKE @like) LIMIT @candidates)
+            UNION
+            (SELECT p.id FROM data_products p, q WHERE p.space_id = @space AND (lower(p.name) = q.raw OR p.slug = q.raw))
+        ),
+        ranked AS (
+            SELECT p.id,
+                   ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.document, q.ts)
+                     + 2 * word_similarity(q.raw, p.name)
+                     + CASE WHEN lower(p.name) = q.raw OR p.slug = q.raw THEN 10 ELSE 0 END AS score
+            FROM hits h
+            JOIN data_products p ON p.id = h.id
+            JOIN data_product_search s ON s.product_id = p.id
+            CROSS JOIN q
+            WHERE NOT p.is_archived
+            ORDER BY score DESC, p.name, p.id
+            LIMIT @limit
         )
-        SELECT p.id, p.slug, p.name, p.product_type,
-               ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.document, q.ts)
-                 + 2 * word_similarity(q.raw, p.name)
-                 + CASE WHEN lower(p.name) = q.raw OR p.slug = q.raw THEN 10 ELSE 0 END AS score,
+        SELECT p.id, p.slug, p.name, p.product_type, r.score,
                ts_headline('simple', p.name, q.ts, 'StartSel=<mark>, StopSel=</mark>, HighlightAll=true') AS name_highlight,
                CASE WHEN p.description IS NULL THEN NULL
                     ELSE ts_headline('english', p.description, q.ts, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') END AS snippet
-        FROM data_products p
-        JOIN data_product_search s ON s.product_id = p.id
+        FROM ranked r
+        JOIN data_products p ON p.id = r.id
         CROSS JOIN q
-        WHERE p.space_id = @space AND s.space_id = @space AND NOT p.is_archived
-          AND (s.document @@ q.ts OR q.raw <% p.name OR p.name ILIKE @like)
-        ORDER BY score DESC, p.name, p.id
+        ORDER BY r.score DESC, p.name, p.id
+        """;
+
+    internal const string FieldSql = """
+        WITH q AS (SELECT websearch_to_tsquery('english', @q) AS ts, lower(@q) AS raw),
+        hits AS (
+            (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND (q.raw <% f.name OR f.name ILIKE @like) LIMIT @candidates)
+            UNION
+            (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND to_tsvector('english', coalesce(f.description, '')) @@ q.ts LIMIT @candidates)
+            UNION
+            (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND lower(f.name) = q.raw LIMIT @candidates)
+        ),
+        ranked AS (
+            SELECT f.id,
+                   2 * word_similarity(q.raw, f.name)
+                     + CASE WHEN lower(f.name) = q.raw THEN 10 ELSE 0 END
+                     + CASE WHEN to_tsvector('english', coalesce(f.description, '')) @@ q.ts THEN 0.5 ELSE 0 END AS score
+            FROM hits h
+            JOIN product_fields f ON f.id = h.id
+            JOIN data_products p ON p.id = f.product_id
+            CROSS JOIN q
+            WHERE NOT p.is_archived
+            ORDER BY score DESC, f.name, f.id
+            LIMIT @limit
+        )
+        SELECT f.id, f.name, f.data_type, p.id, p.slug, p.name, r.score,
+               CASE WHEN f.description IS NULL THEN NULL
+                    ELSE ts_headline('english', f.description, q.ts, 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=5') END
+        FROM ranked r
+        JOIN product_fields f ON f.id = r.id
+        JOIN data_products p ON p.id = f.product_id
+        CROSS JOIN q
+        ORDER BY r.score DESC, f.name, f.id
+        """;
+
+    internal const string TagSql = """
+        SELECT t.id, t.name, (SELECT count(*) FROM product_tags pt WHERE pt.tag_id = t.id)::int,
+               similarity(lower(t.name), lower(@q)) + CASE WHEN lower(t.name) = lower(@q) THEN 10 ELSE 0 END AS score
+        FROM tags t
+        WHERE t.space_id = @space AND (lower(@q) <% t.name OR t.name ILIKE @like)
+        ORDER BY score DESC, t.name, t.id
         LIMIT @limit
         """;
+
+    /// <summary>How many candidates each branch may contribute before ranking.</summary>
+    internal const int Candidates = 1000;
 
     private static async Task<List<ProductHit>> ProductsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
@@ -89,23 +152,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     private static async Task<List<FieldHit>> FieldsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
-        const string sql = """
-            WITH q AS (SELECT websearch_to_tsquery('english', @q) AS ts, lower(@q) AS raw)
-            SELECT f.id, f.name, f.data_type, p.id, p.slug, p.name,
-                   2 * word_similarity(q.raw, f.name)
-                     + CASE WHEN lower(f.name) = q.raw THEN 10 ELSE 0 END
-                     + CASE WHEN to_tsvector('english', coalesce(f.description, '')) @@ q.ts THEN 0.5 ELSE 0 END AS score,
-                   CASE WHEN f.description IS NULL THEN NULL
-                        ELSE ts_headline('english', f.description, q.ts, 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=5') END
-            FROM product_fields f
-            JOIN data_products p ON p.id = f.product_id
-            CROSS JOIN q
-            WHERE f.space_id = @space AND NOT p.is_archived
-              AND (q.raw <% f.name OR f.name ILIKE @like OR to_tsvector('english', coalesce(f.description, '')) @@ q.ts)
-            ORDER BY score DESC, f.name, f.id
-            LIMIT @limit
-            """;
-        await using var command = Command(connection, sql, space, q, limit);
+        await using var command = Command(connection, FieldSql, space, q, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<FieldHit>();
         while (await reader.ReadAsync(ct))
@@ -117,15 +164,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     private static async Task<List<TagHit>> TagsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
-        const string sql = """
-            SELECT t.id, t.name, (SELECT count(*) FROM product_tags pt WHERE pt.tag_id = t.id)::int,
-                   similarity(lower(t.name), lower(@q)) + CASE WHEN lower(t.name) = lower(@q) THEN 10 ELSE 0 END AS score
-            FROM tags t
-            WHERE t.space_id = @space AND (lower(@q) <% t.name OR t.name ILIKE @like)
-            ORDER BY score DESC, t.name, t.id
-            LIMIT @limit
-            """;
-        await using var command = Command(connection, sql, space, q, limit);
+        await using var command = Command(connection, TagSql, space, q, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<TagHit>();
         while (await reader.ReadAsync(ct))
@@ -140,6 +179,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         command.Parameters.AddWithValue("q", q);
         command.Parameters.AddWithValue("like", Text.ContainsPattern(q));
         command.Parameters.AddWithValue("limit", limit);
+        command.Parameters.AddWithValue("candidates", Candidates);
         return command;
     }
 }
