@@ -55,11 +55,44 @@ public sealed class AuditInterceptor(CurrentUser user) : SaveChangesInterceptor
                 EntityState.Modified => DescribeUpdate(entry),
                 _ => null,
             };
-            if (audit is null) continue;
-            audit.OccurredAt = now;
-            entries.Add(audit);
+            if (audit is not null) entries.Add(audit);
         }
+        entries.AddRange(DescribeTagging(db));
+        foreach (var entry in entries) entry.OccurredAt = now;
         db.AuditLog.AddRange(entries);
+    }
+
+    /// <summary>
+    /// Tagging is a change of the product: one "update" entry per product whose tag links were added or
+    /// removed, with <c>{"tag_ids": {"added": [...], "removed": [...]}}</c>. A product being created or deleted
+    /// in the same save is already described by its own entry.
+    /// </summary>
+    private IEnumerable<AuditEntry> DescribeTagging(QarionDbContext db)
+    {
+        var links = db.ChangeTracker.Entries<Catalog.ProductTag>()
+            .Where(e => e.State is EntityState.Added or EntityState.Deleted)
+            .GroupBy(e => e.Entity.ProductId);
+        foreach (var group in links)
+        {
+            var product = db.ChangeTracker.Entries<Catalog.DataProduct>().FirstOrDefault(p => p.Entity.Id == group.Key);
+            if (product is null || product.State is EntityState.Added or EntityState.Deleted) continue;
+            var change = new JsonObject
+            {
+                ["added"] = JsonSerializer.SerializeToNode(group.Where(e => e.State == EntityState.Added).Select(e => e.Entity.TagId).Order().ToList()),
+                ["removed"] = JsonSerializer.SerializeToNode(group.Where(e => e.State == EntityState.Deleted).Select(e => e.Entity.TagId).Order().ToList()),
+            };
+            yield return new AuditEntry
+            {
+                SpaceId = product.Entity.SpaceId,
+                ActorUserId = user.Id,
+                ActorApiKeyId = user.ApiKeyId,
+                Action = "update",
+                ResourceType = "data_product",
+                ResourceId = product.Entity.Id,
+                ResourceName = product.Entity.Name,
+                Changes = new JsonObject { ["tag_ids"] = change }.ToJsonString(),
+            };
+        }
     }
 
     private AuditEntry? DescribeUpdate(EntityEntry<IAudited> entry)

@@ -166,6 +166,27 @@ public sealed class AuditTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task Tagging_a_product_is_one_update_of_the_product_naming_the_tags()
+    {
+        var (admin, editor, _, space) = await SpaceAsync();
+        var product = (await editor.Client.CreateProductAsync(space, "tagged")).Id();
+        var tag = (await admin.Client.PostAsync($"/api/v1/spaces/{space}/tags", new { name = "gold" })).Json.Id();
+
+        app.Clock.Advance(TimeSpan.FromSeconds(1)); // entries of one instant have no defined order
+        Assert.Equal(200, (await editor.Client.PostAsync($"/api/v1/spaces/{space}/products/tagged/tags", new { tag_id = tag })).Status);
+        var attached = await AuditAsync(admin, space, $"resource_id={product}");
+        AssertEntry(attached[0], "update", "data_product", product, "tagged", editor.Id);
+        Assert.Equal(tag, attached[0].GetProperty("changes").GetProperty("tag_ids").GetProperty("added")[0].GetGuid());
+        Assert.Equal(0, attached[0].GetProperty("changes").GetProperty("tag_ids").GetProperty("removed").GetArrayLength());
+
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(204, (await editor.Client.DeleteAsync($"/api/v1/spaces/{space}/products/tagged/tags/{tag}")).Status);
+        var detached = await AuditAsync(admin, space, $"resource_id={product}");
+        Assert.Equal(attached.Count + 1, detached.Count);
+        Assert.Equal(tag, detached[0].GetProperty("changes").GetProperty("tag_ids").GetProperty("removed")[0].GetGuid());
+    }
+
+    [Fact]
     public async Task Tag_library_changes_and_inline_creation_are_audited()
     {
         var (admin, editor, _, space) = await SpaceAsync();
