@@ -17,7 +17,8 @@ public sealed record SearchResponse(string Query, IReadOnlyList<ProductHit> Prod
 /// <summary>
 /// Space-scoped search: PostgreSQL full-text search over weighted documents (name A, description and tags B,
 /// fields C, documentation D) plus trigram word similarity on names for typos, served by GIN indexes.
-/// Score = full-text rank + 2 × name similarity + 10 for an exact name or slug.
+/// Score = full-text rank over name, slug, description and tags (fields and documentation make a product
+/// a candidate but do not rank it) + 2 × name similarity + 10 for an exact name or slug.
 /// </summary>
 public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 {
@@ -74,7 +75,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         ),
         ranked AS (
             SELECT p.id,
-                   ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.document, q.ts)
+                   ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.head, q.ts)
                      + 2 * word_similarity(q.raw, p.name)
                      + CASE WHEN lower(p.name) = q.raw OR p.slug = q.raw THEN 10 ELSE 0 END AS score
             FROM hits h
@@ -137,7 +138,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         """;
 
     /// <summary>How many candidates each branch may contribute before ranking.</summary>
-    internal const int Candidates = 1000;
+    internal const int Candidates = 400;
 
     private static async Task<List<ProductHit>> ProductsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
