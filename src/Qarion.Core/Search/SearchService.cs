@@ -60,7 +60,9 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     /// <summary>
     /// Candidates first, each branch served by its own index (full-text GIN, trigram GIN, the exact-name
     /// btree) and capped, then ranking over the candidates only, then snippets for the final page only.
-    /// One OR across both tables would let neither GIN index be used.
+    /// One OR across both tables would let neither GIN index be used, and the trigram branches take the
+    /// parameter itself: a value from the q CTE is unknown at plan time, and the planner then scanned
+    /// every field instead of using the index.
     /// </summary>
     internal const string ProductSql = """
         WITH q AS (
@@ -69,9 +71,9 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         hits AS (
             (SELECT s.product_id AS id FROM data_product_search s, q WHERE s.space_id = @space AND s.document @@ q.ts LIMIT @candidates)
             UNION
-            (SELECT p.id FROM data_products p, q WHERE p.space_id = @space AND (q.raw <% p.name OR p.name ILIKE @like) LIMIT @candidates)
+            (SELECT p.id FROM data_products p WHERE p.space_id = @space AND (lower(@q) <% p.name OR p.name ILIKE @like) LIMIT @candidates)
             UNION
-            (SELECT p.id FROM data_products p, q WHERE p.space_id = @space AND (lower(p.name) = q.raw OR p.slug = q.raw))
+            (SELECT p.id FROM data_products p WHERE p.space_id = @space AND (lower(p.name) = lower(@q) OR p.slug = lower(@q)))
         ),
         ranked AS (
             SELECT p.id,
@@ -99,11 +101,11 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     internal const string FieldSql = """
         WITH q AS (SELECT websearch_to_tsquery('english', @q) AS ts, lower(@q) AS raw),
         hits AS (
-            (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND (q.raw <% f.name OR f.name ILIKE @like) LIMIT @candidates)
+            (SELECT f.id FROM product_fields f WHERE f.space_id = @space AND (lower(@q) <% f.name OR f.name ILIKE @like) LIMIT @candidates)
             UNION
             (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND to_tsvector('english', coalesce(f.description, '')) @@ q.ts LIMIT @candidates)
             UNION
-            (SELECT f.id FROM product_fields f, q WHERE f.space_id = @space AND lower(f.name) = q.raw LIMIT @candidates)
+            (SELECT f.id FROM product_fields f WHERE f.space_id = @space AND lower(f.name) = lower(@q) LIMIT @candidates)
         ),
         ranked AS (
             SELECT f.id,
