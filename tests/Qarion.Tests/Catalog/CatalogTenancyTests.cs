@@ -70,6 +70,7 @@ public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixtu
             ("GET", $"/api/v1/spaces/{a}/audit/export?format=csv", null),
             ("GET", $"/api/v1/spaces/{a}/audit/export?format=json", null),
         };
+        AssertEverySpaceScopedEndpointIsTried(attempts.Select(a => (a.Method, a.Path)));
         string[] secrets = ["Xylophone", "Marmalade", "Zircon", "narwhal", "Walrus", alice.Email];
         foreach (var (method, path, body) in attempts)
         {
@@ -157,4 +158,28 @@ public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixtu
         Assert.Equal(["in-a", "shared-slug"], (await carol.Client.GetAsync(pa)).Slugs());
         Assert.Equal(0L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM product_fields WHERE product_id = '{inA}'"));
     }
+
+    /// <summary>
+    /// The matrix above must reach every space-scoped HTTP function in the built metadata (spaces and
+    /// members aside: identity's permission tests cover those), so a new endpoint cannot skip the check.
+    /// </summary>
+    private static void AssertEverySpaceScopedEndpointIsTried(IEnumerable<(string Method, string Path)> attempts)
+    {
+        var tried = attempts.Select(a => (Method: a.Method.ToLowerInvariant(), Path: a.Path.Split('?')[0][RoutePrefix.Length..])).ToList();
+        var missing = FunctionMetadataEntry.Load()
+            .Where(f => f.Trigger?.GetProperty("type").GetString() == "httpTrigger")
+            .SelectMany(f => f.Trigger!.Value.GetProperty("methods").EnumerateArray().Select(m => (Name: f.Name, Method: m.GetString()!, Route: f.Trigger!.Value.GetProperty("route").GetString()!)))
+            .Where(e => e.Route.StartsWith("v1/spaces/{space}/", StringComparison.Ordinal) && !e.Route.StartsWith("v1/spaces/{space}/members", StringComparison.Ordinal))
+            .Where(e =>
+            {
+                var matcher = new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(
+                    Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(e.Route), new Microsoft.AspNetCore.Routing.RouteValueDictionary());
+                return !tried.Any(t => t.Method == e.Method && matcher.TryMatch(t.Path, new Microsoft.AspNetCore.Routing.RouteValueDictionary()));
+            })
+            .Select(e => $"{e.Method.ToUpperInvariant()} {e.Route} ({e.Name})")
+            .ToList();
+        Assert.True(missing.Count == 0, "The tenancy matrix does not call:\n" + string.Join('\n', missing));
+    }
+
+    private const string RoutePrefix = "/api";
 }
