@@ -143,6 +143,7 @@ void BindSearch(NpgsqlCommand cmd, string q)
     cmd.Parameters.AddWithValue("like", Qarion.Core.Common.Text.ContainsPattern(q));
     cmd.Parameters.AddWithValue("limit", 20);
     cmd.Parameters.AddWithValue("candidates", Qarion.Core.Search.SearchService.Candidates);
+    cmd.Parameters.AddWithValue("field_candidates", Qarion.Core.Search.SearchService.FieldCandidates);
 }
 
 async Task BareWalk(string root)
