@@ -102,7 +102,7 @@ public sealed class AuditInterceptor(CurrentUser user) : SaveChangesInterceptor
             .ToList();
         if (changed.Count == 0) return null;
         var action = "update";
-        if (changed.Count == 1 && changed[0].Metadata.Name == "IsArchived" || changed.All(p => p.Metadata.Name is "IsArchived" or "ArchivedAt"))
+        if (changed.All(p => p.Metadata.Name is "IsArchived" or "ArchivedAt"))
             action = (bool)entry.Property("IsArchived").CurrentValue! ? "archive" : "unarchive";
         return Describe(entry, action, _ => changed.ToDictionary(p => p.Metadata.Name, p => p.OriginalValue, p => p.CurrentValue));
     }

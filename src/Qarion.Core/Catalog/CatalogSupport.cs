@@ -10,19 +10,17 @@ public sealed class CatalogSupport(QarionDbContext db)
 {
     /// <summary>A product of the space by id or slug (slugs can never look like UUIDs), or 404.</summary>
     public async Task<DataProduct> FindProductAsync(SpaceContext space, string idOrSlug, CancellationToken ct)
-    {
-        var product = Guid.TryParse(idOrSlug, out var id)
-            ? await db.Products.SingleOrDefaultAsync(p => p.SpaceId == space.SpaceId && p.Id == id, ct)
-            : await db.Products.SingleOrDefaultAsync(p => p.SpaceId == space.SpaceId && p.Slug == idOrSlug, ct);
-        return product ?? throw new NotFoundException("Data product", idOrSlug);
-    }
+        => await ByKey(db.Products, space, idOrSlug).SingleOrDefaultAsync(ct)
+           ?? throw new NotFoundException("Data product", idOrSlug);
 
     public async Task<Guid> FindProductIdAsync(SpaceContext space, string idOrSlug, CancellationToken ct)
+        => await ByKey(db.Products.AsNoTracking(), space, idOrSlug).Select(p => (Guid?)p.Id).SingleOrDefaultAsync(ct)
+           ?? throw new NotFoundException("Data product", idOrSlug);
+
+    private static IQueryable<DataProduct> ByKey(IQueryable<DataProduct> products, SpaceContext space, string idOrSlug)
     {
-        var query = db.Products.AsNoTracking().Where(p => p.SpaceId == space.SpaceId);
-        query = Guid.TryParse(idOrSlug, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Slug == idOrSlug);
-        var found = await query.Select(p => (Guid?)p.Id).SingleOrDefaultAsync(ct);
-        return found ?? throw new NotFoundException("Data product", idOrSlug);
+        products = products.Where(p => p.SpaceId == space.SpaceId);
+        return Guid.TryParse(idOrSlug, out var id) ? products.Where(p => p.Id == id) : products.Where(p => p.Slug == idOrSlug);
     }
 
     /// <summary>Saves and refreshes the search documents of <paramref name="productIds"/> in one transaction.</summary>

@@ -34,10 +34,10 @@ public sealed class ConflictException(string message, string code = "conflict") 
 }
 
 /// <summary>The caller is not authenticated (401).</summary>
-public sealed class UnauthorizedException(string message, string error = "invalid_token") : QarionException(message)
+public sealed class UnauthorizedException(string message, string? error = "invalid_token") : QarionException(message)
 {
-    /// <summary>RFC 6750 error code for the <c>WWW-Authenticate</c> header.</summary>
-    public string Error { get; } = error;
+    /// <summary>RFC 6750 error code for the <c>WWW-Authenticate</c> header; null when no credentials were sent (a bare challenge).</summary>
+    public string? Error { get; } = error;
     public override string Code => "unauthorized";
 }
 

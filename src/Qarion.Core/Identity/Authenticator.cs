@@ -17,7 +17,7 @@ public sealed class Authenticator(
     public async Task<AuthenticatedUser> AuthenticateAsync(string? authorization, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(authorization))
-            throw new UnauthorizedException("Authentication is required: send 'Authorization: Bearer <api key or token>'.", "invalid_request");
+            throw new UnauthorizedException("Authentication is required: send 'Authorization: Bearer <api key or token>'.", error: null);
         const string bearer = "Bearer ";
         if (!authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) || authorization.Length <= bearer.Length)
             throw new UnauthorizedException("The Authorization header must use the Bearer scheme.", "invalid_request");

@@ -34,7 +34,7 @@ public sealed class CurrentUser
         ApiKeyId = user.ApiKeyId;
     }
 
-    public Guid RequireId() => Id ?? throw new UnauthorizedException("Authentication is required.", "invalid_request");
+    public Guid RequireId() => Id ?? throw new UnauthorizedException("Authentication is required.", error: null);
 
     public void RequireSuperadmin()
     {

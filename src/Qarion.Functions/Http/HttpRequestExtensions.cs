@@ -49,18 +49,21 @@ public static class HttpRequestExtensions
     /// <summary>UUIDs given as <c>a,b</c> or as the parameter repeated.</summary>
     public static IReadOnlyList<Guid> QueryGuidList(this HttpRequest request, string name, int max = 50)
     {
-        var parts = request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-        if (parts.Count > max) throw RequestValidationException.For("query", name, $"at most {max} values", "too_long");
-        return parts.Select(p => Guid.TryParse(p, out var id) ? id : throw RequestValidationException.For("query", name, $"'{p}' is not a UUID", "uuid_parsing")).ToList();
+        return ListValues(request, name, max).Select(p => Guid.TryParse(p, out var id) ? id : throw RequestValidationException.For("query", name, $"'{p}' is not a UUID", "uuid_parsing")).ToList();
     }
 
     /// <summary>Strings given as <c>a,b</c> or as the parameter repeated.</summary>
     public static IReadOnlyList<string> QueryList(this HttpRequest request, string name, int max = 20)
     {
-        var parts = request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-        if (parts.Count > max) throw RequestValidationException.For("query", name, $"at most {max} values", "too_long");
+        var parts = ListValues(request, name, max);
         if (parts.Any(Text.HasForbiddenControlCharacter)) throw RequestValidationException.For("query", name, "control characters are not allowed", "string_invalid_character");
         return parts;
+    }
+
+    private static List<string> ListValues(HttpRequest request, string name, int max)
+    {
+        var parts = request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        return parts.Count <= max ? parts : throw RequestValidationException.For("query", name, $"at most {max} values", "too_long");
     }
 
     public static DateTimeOffset? QueryInstant(this HttpRequest request, string name)

@@ -49,8 +49,9 @@ public static class Problems
         response.Headers.CacheControl = "no-store";
         if (problem.Status == 401)
         {
-            var error = (cause as UnauthorizedException)?.Error ?? "invalid_token";
-            response.Headers.WWWAuthenticate = error == "invalid_request" && cause?.Message.StartsWith("Authentication is required", StringComparison.Ordinal) == true
+            // RFC 6750: a request without credentials gets a bare challenge; a bad one names the error.
+            var error = cause is UnauthorizedException u ? u.Error : "invalid_token";
+            response.Headers.WWWAuthenticate = error is null
                 ? "Bearer realm=\"qarion\""
                 : $"Bearer realm=\"qarion\", error=\"{error}\", error_description=\"{problem.Detail.Replace("\"", "'", StringComparison.Ordinal)}\"";
         }
