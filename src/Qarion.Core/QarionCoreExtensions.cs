@@ -56,6 +56,15 @@ public static class QarionCoreExtensions
         services.AddScoped<Search.SearchService>();
         services.AddScoped<Audit.AuditService>();
 
+        services.AddOptions<Ingestion.IngestionOptions>().Bind(configuration.GetSection(Ingestion.IngestionOptions.Section));
+        services.AddSingleton<Ingestion.CredentialProtector>();
+        services.AddSingleton<Ingestion.Postgres.PostgresScraper>();
+        services.AddScoped<Ingestion.CatalogMerger>();
+        services.AddScoped<Ingestion.SyncRunner>();
+        services.AddScoped<Ingestion.SyncService>();
+        services.AddScoped<Ingestion.ConnectorService>();
+        services.AddScoped<Ingestion.OpenLineage.OpenLineageService>();
+
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;
     }

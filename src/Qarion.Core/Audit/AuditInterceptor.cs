@@ -23,6 +23,9 @@ public sealed class AuditInterceptor(CurrentUser user) : SaveChangesInterceptor
         "SecretHash", "Version", "UpdatedAt", "CreatedAt", "LastUsedAt", "ManualAttributes",
     };
 
+    /// <summary>Secrets: the log says whether one was set or changed, never its value (not even encrypted).</summary>
+    private static readonly HashSet<string> Redacted = new(StringComparer.Ordinal) { "EncryptedCredentials" };
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -115,8 +118,8 @@ public sealed class AuditInterceptor(CurrentUser user) : SaveChangesInterceptor
         {
             json[JsonNames.ToSnakeCase(property)] = new JsonObject
             {
-                ["before"] = JsonSerializer.SerializeToNode(before, Json),
-                ["after"] = JsonSerializer.SerializeToNode(after, Json),
+                ["before"] = JsonSerializer.SerializeToNode(Redacted.Contains(property) && before is not null ? "(redacted)" : before, Json),
+                ["after"] = JsonSerializer.SerializeToNode(Redacted.Contains(property) && after is not null ? "(redacted)" : after, Json),
             };
         }
         var name = entity.AuditName;

@@ -39,6 +39,12 @@ public class DataProduct : IAudited
     public bool IsDiscovered { get; set; }
     /// <summary>Attributes a person set last; scrapers never overwrite these (origin tracking).</summary>
     public List<string> ManualAttributes { get; set; } = [];
+    /// <summary>The connector that maintains it (null when a person created it or OpenLineage discovered it).</summary>
+    public Guid? SourceConnectorId { get; set; }
+    /// <summary>Identity in the source (<c>schema.table</c>, a dbt <c>unique_id</c>, an OpenLineage <c>namespace/name</c>).</summary>
+    public string? ExternalId { get; set; }
+    /// <summary>The source's own estimate (e.g. PostgreSQL <c>reltuples</c>), as of the last sync.</summary>
+    public long? RowCountEstimate { get; set; }
     public Guid? CreatedById { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
@@ -67,6 +73,8 @@ public class ProductField : IAudited
     public bool IsPrimaryKey { get; set; }
     /// <summary>The referenced column, e.g. <c>sales.customers.id</c>.</summary>
     public string? ForeignKeyTarget { get; set; }
+    /// <summary>The column default in the source, as its expression text.</summary>
+    public string? DefaultValue { get; set; }
     public List<string> ManualAttributes { get; set; } = [];
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
@@ -142,6 +150,12 @@ internal sealed class CatalogConfiguration :
         b.HasIndex(x => x.StewardId);
         b.HasIndex(x => x.CustodianId);
         b.HasIndex(x => x.DataArchitectId);
+        b.Property(x => x.ExternalId).HasMaxLength(1000);
+        // A connector's products by their identity in its source; discovered products by theirs, once per space.
+        b.HasIndex(x => new { x.SourceConnectorId, x.ExternalId }).IsUnique().HasFilter("source_connector_id IS NOT NULL");
+        b.HasIndex(x => new { x.SpaceId, x.ExternalId }).IsUnique().HasFilter("source_connector_id IS NULL AND external_id IS NOT NULL");
+        b.HasIndex(x => new { x.SpaceId, x.HostingLocation });
+        b.HasOne<Ingestion.Connector>().WithMany().HasForeignKey(x => x.SourceConnectorId).OnDelete(DeleteBehavior.SetNull);
         b.HasOne(x => x.Space).WithMany().HasForeignKey(x => x.SpaceId).OnDelete(DeleteBehavior.Cascade);
         foreach (var role in new[] { nameof(DataProduct.OwnerId), nameof(DataProduct.StewardId), nameof(DataProduct.CustodianId), nameof(DataProduct.DataArchitectId) })
             b.HasOne<Identity.User>().WithMany().HasForeignKey(role).OnDelete(DeleteBehavior.SetNull);
@@ -154,6 +168,7 @@ internal sealed class CatalogConfiguration :
         b.Property(x => x.DataType).HasMaxLength(200);
         b.Property(x => x.Description).HasMaxLength(4000);
         b.Property(x => x.ForeignKeyTarget).HasMaxLength(500);
+        b.Property(x => x.DefaultValue).HasMaxLength(1000);
         b.HasIndex(x => new { x.ProductId, x.Name }).IsUnique();
         b.HasIndex(x => x.SpaceId);
         b.HasOne(x => x.Product).WithMany(p => p.Fields).HasForeignKey(x => x.ProductId).OnDelete(DeleteBehavior.Cascade);

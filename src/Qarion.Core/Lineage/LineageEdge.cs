@@ -17,6 +17,8 @@ public class LineageEdge : IAudited
     public Guid SpaceId { get; set; }
     public LineageRelationship Relationship { get; set; }
     public Guid? CreatedById { get; set; }
+    /// <summary>The connector that recorded it; a refresh sync removes its own edges that vanished, never a person's.</summary>
+    public Guid? SourceConnectorId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 
     public virtual DataProduct Upstream { get; set; } = null!;
@@ -36,6 +38,8 @@ internal sealed class LineageEdgeConfiguration : IEntityTypeConfiguration<Lineag
         b.HasIndex(x => new { x.UpstreamId, x.DownstreamId }).IsUnique();
         b.HasIndex(x => new { x.DownstreamId, x.UpstreamId });
         b.HasIndex(x => x.SpaceId);
+        b.HasIndex(x => x.SourceConnectorId).HasFilter("source_connector_id IS NOT NULL");
+        b.HasOne<Ingestion.Connector>().WithMany().HasForeignKey(x => x.SourceConnectorId).OnDelete(DeleteBehavior.SetNull);
         b.HasOne(x => x.Upstream).WithMany().HasForeignKey(x => x.UpstreamId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne(x => x.Downstream).WithMany().HasForeignKey(x => x.DownstreamId).OnDelete(DeleteBehavior.Cascade);
     }

@@ -22,6 +22,11 @@ public class QarionDbContext(DbContextOptions<QarionDbContext> options, TimeProv
     public DbSet<Catalog.CustomProductType> CustomProductTypes => Set<Catalog.CustomProductType>();
     public DbSet<Lineage.LineageEdge> LineageEdges => Set<Lineage.LineageEdge>();
     public DbSet<Audit.AuditEntry> AuditLog => Set<Audit.AuditEntry>();
+    public DbSet<Ingestion.Connector> Connectors => Set<Ingestion.Connector>();
+    public DbSet<Ingestion.SyncJob> SyncJobs => Set<Ingestion.SyncJob>();
+    public DbSet<Ingestion.SyncSnapshot> SyncSnapshots => Set<Ingestion.SyncSnapshot>();
+    public DbSet<Ingestion.SchemaChange> SchemaChanges => Set<Ingestion.SchemaChange>();
+    public DbSet<Ingestion.SourceTest> SourceTests => Set<Ingestion.SourceTest>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

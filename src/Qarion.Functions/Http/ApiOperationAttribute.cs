@@ -67,5 +67,7 @@ public static class QueryParameters
         new("resource_id", typeof(Guid), "Only entries about this resource."),
         new("from", typeof(DateTimeOffset), "Entries at or after this instant."),
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
+        new("platform", typeof(string), "postgresql or dbt_manifest."),
+        new("status", typeof(string), "A sync job status: queued, running, succeeded or failed."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

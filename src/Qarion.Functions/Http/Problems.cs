@@ -28,6 +28,7 @@ public static class Problems
         ForbiddenException f => Create(403, "Forbidden", f.Message, f.Code, instance, invocationId),
         ConflictException c => Create(409, "Conflict", c.Message, c.Code, instance, invocationId),
         UnauthorizedException u => Create(401, "Unauthorized", u.Message, u.Code, instance, invocationId),
+        Core.Ingestion.CredentialKeyMissingException k => Create(503, "Service unavailable", k.Message, k.Code, instance, invocationId),
         RequestRejectedException r => Create(r.Status, r.Status == 413 ? "Payload too large" : "Request rejected", r.Message, r.Code, instance, invocationId),
         DbUpdateConcurrencyException => Create(409, "Conflict", "The resource was changed by someone else; reload it and try again.", "version_conflict", instance, invocationId),
         _ => null,

@@ -59,11 +59,42 @@ public sealed class RequestReader(IServiceProvider services, IOptions<HttpOption
         }
     }
 
-    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    /// <summary>
+    /// A JSON object whose shape the service checks itself (platform-specific credentials): the same media-type,
+    /// size, JSON, object and control-character checks as <see cref="ReadAsync{T}"/>.
+    /// </summary>
+    public async Task<JsonElement> ReadObjectAsync(HttpRequest request, CancellationToken ct)
+    {
+        var bytes = await ReadBodyAsync(request, ct);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = ApiJson.Options.MaxDepth });
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new RequestValidationException(new FieldError(["body"], "the body must be a JSON object", "model_attributes_type"));
+            var errors = new List<FieldError>();
+            FindControlCharacters(root, ["body"], errors);
+            if (errors.Count > 0) throw new RequestValidationException(errors);
+            return root.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new RequestValidationException(new FieldError(
+                ["body"], $"invalid JSON at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1} of the line", "json_invalid"));
+        }
+    }
+
+    /// <summary>415 unless the request says it is JSON (or says nothing).</summary>
+    public static void RequireJsonContentType(HttpRequest request)
     {
         var contentType = request.ContentType;
         if (!string.IsNullOrEmpty(contentType) && !IsJson(contentType))
             throw new RequestRejectedException(415, "unsupported_media_type", $"Send JSON (Content-Type: application/json), not '{contentType}'.");
+    }
+
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        RequireJsonContentType(request);
 
         var limit = options.Value.MaxRequestBodyBytes;
         if (request.ContentLength > limit) throw TooLarge(limit);

@@ -21,6 +21,8 @@ namespace Qarion.Tests.Infrastructure;
 public class AppFixture : IAsyncLifetime
 {
     public const string BootstrapToken = "test-bootstrap-token-0123456789";
+    /// <summary>A fixed AES-256 key for connector credentials (base64 of 32 bytes).</summary>
+    public const string CredentialKey = "cWFyaW9uLXRlc3QtY3JlZGVudGlhbC1rZXktMzJieXQ=";
 
     private IHost? _host;
 
@@ -41,6 +43,7 @@ public class AppFixture : IAsyncLifetime
             ["ConnectionStrings:Qarion"] = Database.ConnectionString,
             ["AzureWebJobsStorage"] = TestEnvironment.Storage,
             ["Qarion:Auth:BootstrapToken"] = BootstrapToken,
+            ["Qarion:Ingestion:CredentialKey"] = CredentialKey,
         };
         foreach (var (key, value) in Settings) settings[key] = value;
         QarionApp.Configure(builder);

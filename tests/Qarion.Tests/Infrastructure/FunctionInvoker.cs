@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Qarion.Functions.Http;
 
@@ -43,6 +44,9 @@ public sealed class FunctionInvoker
     private readonly IServiceProvider _root;
     private readonly List<HttpRoute> _routes;
     private readonly QarionMiddleware _middleware = new();
+
+    /// <summary>What a <c>[DurableClient]</c> parameter receives (a Durable in-process test host's client), or null when the test has none.</summary>
+    public DurableTaskClient? Durable { get; set; }
 
     private sealed record HttpRoute(FunctionMetadataEntry Function, string[] Methods, TemplateMatcher Matcher, int Literals, MethodInfo Method);
 
@@ -109,7 +113,7 @@ public sealed class FunctionInvoker
         context.Items["HttpRequestContext"] = http;
 
         object? result = null;
-        await _middleware.Invoke(context, async ctx => result = await InvokeFunctionAsync(route.Method, ctx, http, bindingData, ct));
+        await _middleware.Invoke(context, async ctx => result = await InvokeFunctionAsync(route.Method, ctx, http, bindingData, Durable, ct));
         if (result is IActionResult actionResult)
             await actionResult.ExecuteResultAsync(new ActionContext(http, new RouteData(), new ActionDescriptor()));
 
@@ -119,7 +123,7 @@ public sealed class FunctionInvoker
             Encoding.UTF8.GetString(responseBody.ToArray()));
     }
 
-    private static async Task<object?> InvokeFunctionAsync(MethodInfo method, FunctionContext context, HttpContext http, Dictionary<string, object?> routeValues, CancellationToken ct)
+    private static async Task<object?> InvokeFunctionAsync(MethodInfo method, FunctionContext context, HttpContext http, Dictionary<string, object?> routeValues, DurableTaskClient? durable, CancellationToken ct)
     {
         var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(context.InstanceServices, method.DeclaringType!);
         var args = method.GetParameters().Select(object? (p) => p.ParameterType switch
@@ -127,6 +131,7 @@ public sealed class FunctionInvoker
             var t when t == typeof(HttpRequest) => http.Request,
             var t when t == typeof(FunctionContext) => context,
             var t when t == typeof(CancellationToken) => ct,
+            var t when t == typeof(DurableTaskClient) => durable ?? throw new NotSupportedException($"{method.Name} needs a Durable client; give the invoker one."),
             var t when t == typeof(string) && routeValues.TryGetValue(p.Name!, out var v) => v?.ToString(),
             _ => throw new NotSupportedException($"Parameter {p.Name} of {method.Name} cannot be bound by the test invoker."),
         }).ToArray();

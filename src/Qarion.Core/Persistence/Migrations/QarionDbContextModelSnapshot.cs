@@ -173,6 +173,11 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasColumnType("character varying(63)")
                         .HasColumnName("environment");
 
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("external_id");
+
                     b.Property<string>("HostingLocation")
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)")
@@ -216,6 +221,10 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("provider");
 
+                    b.Property<long?>("RowCountEstimate")
+                        .HasColumnType("bigint")
+                        .HasColumnName("row_count_estimate");
+
                     b.Property<string>("Sensitivity")
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)")
@@ -226,6 +235,10 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasMaxLength(63)
                         .HasColumnType("character varying(63)")
                         .HasColumnName("slug");
+
+                    b.Property<Guid?>("SourceConnectorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("source_connector_id");
 
                     b.Property<Guid>("SpaceId")
                         .HasColumnType("uuid")
@@ -264,6 +277,19 @@ namespace Qarion.Core.Persistence.Migrations
                     b.HasIndex("StewardId")
                         .HasDatabaseName("ix_data_products_steward_id");
 
+                    b.HasIndex("SourceConnectorId", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_data_products_source_connector_id_external_id")
+                        .HasFilter("source_connector_id IS NOT NULL");
+
+                    b.HasIndex("SpaceId", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_data_products_space_id_external_id")
+                        .HasFilter("source_connector_id IS NULL AND external_id IS NOT NULL");
+
+                    b.HasIndex("SpaceId", "HostingLocation")
+                        .HasDatabaseName("ix_data_products_space_id_hosting_location");
+
                     b.HasIndex("SpaceId", "Slug")
                         .IsUnique()
                         .HasDatabaseName("ix_data_products_space_id_slug");
@@ -292,6 +318,11 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("data_type");
+
+                    b.Property<string>("DefaultValue")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("default_value");
 
                     b.Property<string>("Description")
                         .HasMaxLength(4000)
@@ -548,6 +579,361 @@ namespace Qarion.Core.Persistence.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Qarion.Core.Ingestion.Connector", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Config")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("config");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by_id");
+
+                    b.Property<byte[]>("EncryptedCredentials")
+                        .HasColumnType("bytea")
+                        .HasColumnName("encrypted_credentials");
+
+                    b.Property<bool>("IsActive")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_active");
+
+                    b.Property<string>("MergeStrategy")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("merge_strategy");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset?>("NextRunAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_run_at");
+
+                    b.Property<string>("Platform")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("platform");
+
+                    b.Property<string>("Schedule")
+                        .HasMaxLength(120)
+                        .HasColumnType("character varying(120)")
+                        .HasColumnName("schedule");
+
+                    b.PrimitiveCollection<List<string>>("SchemaExclude")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("schema_exclude");
+
+                    b.PrimitiveCollection<List<string>>("SchemaInclude")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("schema_include");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("TableRegex")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("table_regex");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_connectors");
+
+                    b.HasIndex("NextRunAt")
+                        .HasDatabaseName("ix_connectors_next_run_at")
+                        .HasFilter("is_active AND next_run_at IS NOT NULL");
+
+                    b.HasIndex("SpaceId", "Name")
+                        .IsUnique()
+                        .HasDatabaseName("ix_connectors_space_id_name");
+
+                    b.ToTable("connectors", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SchemaChange", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Column")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("column");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("NewType")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("new_type");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<string>("OldType")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("old_type");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_schema_changes");
+
+                    b.HasIndex("JobId")
+                        .HasDatabaseName("ix_schema_changes_job_id");
+
+                    b.HasIndex("ProductId", "OccurredAt")
+                        .HasDatabaseName("ix_schema_changes_product_id_occurred_at");
+
+                    b.ToTable("schema_changes", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SourceTest", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Column")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("column");
+
+                    b.Property<string>("Config")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("config");
+
+                    b.Property<Guid>("ConnectorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("connector_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ExternalId")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("external_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("name");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("TestType")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("test_type");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_source_tests");
+
+                    b.HasIndex("ProductId")
+                        .HasDatabaseName("ix_source_tests_product_id");
+
+                    b.HasIndex("ConnectorId", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_source_tests_connector_id_external_id");
+
+                    b.ToTable("source_tests", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SyncJob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Added")
+                        .HasColumnType("integer")
+                        .HasColumnName("added");
+
+                    b.Property<Guid>("ConnectorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("connector_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("InstanceId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("instance_id");
+
+                    b.Property<int>("MarkedStale")
+                        .HasColumnType("integer")
+                        .HasColumnName("marked_stale");
+
+                    b.Property<string>("MergeStrategy")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("merge_strategy");
+
+                    b.Property<DateTimeOffset?>("MergedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("merged_at");
+
+                    b.Property<int>("SchemaChanges")
+                        .HasColumnType("integer")
+                        .HasColumnName("schema_changes");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("trigger");
+
+                    b.Property<Guid?>("TriggeredById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("triggered_by_id");
+
+                    b.Property<int>("Unchanged")
+                        .HasColumnType("integer")
+                        .HasColumnName("unchanged");
+
+                    b.Property<int>("Updated")
+                        .HasColumnType("integer")
+                        .HasColumnName("updated");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.PrimitiveCollection<List<string>>("Warnings")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("warnings");
+
+                    b.HasKey("Id")
+                        .HasName("pk_sync_jobs");
+
+                    b.HasIndex("ConnectorId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_sync_jobs_one_active")
+                        .HasFilter("status IN ('queued', 'running')");
+
+                    b.HasIndex("ConnectorId", "CreatedAt")
+                        .HasDatabaseName("ix_sync_jobs_connector_id_created_at");
+
+                    b.ToTable("sync_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SyncSnapshot", b =>
+                {
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Part")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("part");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("Payload")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("payload");
+
+                    b.HasKey("JobId", "Part")
+                        .HasName("pk_sync_snapshots");
+
+                    b.ToTable("sync_snapshots", (string)null);
+                });
+
             modelBuilder.Entity("Qarion.Core.Lineage.LineageEdge", b =>
                 {
                     b.Property<Guid>("Id")
@@ -573,6 +959,10 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("relationship");
 
+                    b.Property<Guid?>("SourceConnectorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("source_connector_id");
+
                     b.Property<Guid>("SpaceId")
                         .HasColumnType("uuid")
                         .HasColumnName("space_id");
@@ -583,6 +973,10 @@ namespace Qarion.Core.Persistence.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_lineage_edges");
+
+                    b.HasIndex("SourceConnectorId")
+                        .HasDatabaseName("ix_lineage_edges_source_connector_id")
+                        .HasFilter("source_connector_id IS NOT NULL");
 
                     b.HasIndex("SpaceId")
                         .HasDatabaseName("ix_lineage_edges_space_id");
@@ -720,6 +1114,12 @@ namespace Qarion.Core.Persistence.Migrations
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_data_products_users_owner_id");
 
+                    b.HasOne("Qarion.Core.Ingestion.Connector", null)
+                        .WithMany()
+                        .HasForeignKey("SourceConnectorId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_data_products_connectors_source_connector_id");
+
                     b.HasOne("Qarion.Core.Spaces.Space", "Space")
                         .WithMany()
                         .HasForeignKey("SpaceId")
@@ -791,6 +1191,63 @@ namespace Qarion.Core.Persistence.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Qarion.Core.Ingestion.Connector", b =>
+                {
+                    b.HasOne("Qarion.Core.Spaces.Space", null)
+                        .WithMany()
+                        .HasForeignKey("SpaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_connectors_spaces_space_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SchemaChange", b =>
+                {
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schema_changes_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SourceTest", b =>
+                {
+                    b.HasOne("Qarion.Core.Ingestion.Connector", null)
+                        .WithMany()
+                        .HasForeignKey("ConnectorId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_source_tests_connectors_connector_id");
+
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_source_tests_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SyncJob", b =>
+                {
+                    b.HasOne("Qarion.Core.Ingestion.Connector", null)
+                        .WithMany()
+                        .HasForeignKey("ConnectorId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sync_jobs_connectors_connector_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Ingestion.SyncSnapshot", b =>
+                {
+                    b.HasOne("Qarion.Core.Ingestion.SyncJob", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sync_snapshots_sync_jobs_job_id");
+                });
+
             modelBuilder.Entity("Qarion.Core.Lineage.LineageEdge", b =>
                 {
                     b.HasOne("Qarion.Core.Catalog.DataProduct", "Downstream")
@@ -799,6 +1256,12 @@ namespace Qarion.Core.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_lineage_edges_products_downstream_id");
+
+                    b.HasOne("Qarion.Core.Ingestion.Connector", null)
+                        .WithMany()
+                        .HasForeignKey("SourceConnectorId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_lineage_edges_connectors_source_connector_id");
 
                     b.HasOne("Qarion.Core.Catalog.DataProduct", "Upstream")
                         .WithMany()
