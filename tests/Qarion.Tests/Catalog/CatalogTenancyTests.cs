@@ -4,7 +4,7 @@ using Qarion.Tests.Infrastructure;
 namespace Qarion.Tests.Catalog;
 
 /// <summary>Space A's catalog is invisible to a member of space B only: every endpoint is a 404 that names nothing of A's.</summary>
-public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixture>
+public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClassFixture<Ingestion.IngestionFixture>
 {
     [Fact]
     public async Task A_member_of_another_space_gets_404_everywhere_and_learns_no_names()
@@ -27,6 +27,15 @@ public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixtu
         var fieldId = (await alice.Client.GetAsync($"/api/v1/spaces/{a}/products/{ledgerId}/fields")).Json[0].Id();
         var bobsProduct = (await bob.Client.CreateProductAsync(b, "bobs-product")).Id();
         var bobsTag = (await bob.Client.PostAsync($"/api/v1/spaces/{b}/tags", new { name = "bobtag" })).Json.Id();
+        var connector = await Ingestion.IngestionFixture.CreatePostgresConnectorAsync(alice.Client, a, "Host=quokka.invalid;Port=5432;Database=quokka;Username=quokka_user;Password=quokka-secret", name: "Quokka Warehouse");
+        var job = Guid.CreateVersion7();
+        await app.WithDbAsync(async db =>
+        {
+            var spaceId = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Spaces.Where(s => s.Slug == a).Select(s => s.Id));
+            db.SyncJobs.Add(new Qarion.Core.Ingestion.SyncJob { Id = job, SpaceId = spaceId, ConnectorId = connector, Status = Qarion.Core.Ingestion.SyncStatus.Failed, Error = "Quokka unreachable" });
+            return await db.SaveChangesAsync();
+        });
+        var c = $"/api/v1/spaces/{a}/connectors";
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -69,9 +78,29 @@ public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixtu
             ("GET", $"/api/v1/spaces/{a}/audit/resources/{ledgerId}", null),
             ("GET", $"/api/v1/spaces/{a}/audit/export?format=csv", null),
             ("GET", $"/api/v1/spaces/{a}/audit/export?format=json", null),
+            ("GET", c, null),
+            ("POST", c, new { name = "intruder", platform = "dbt_manifest" }),
+            ("GET", $"{c}/{connector}", null),
+            ("PATCH", $"{c}/{connector}", new { name = "renamed" }),
+            ("DELETE", $"{c}/{connector}", null),
+            ("PUT", $"{c}/{connector}/credentials", new { username = "bob", password = "x" }),
+            ("DELETE", $"{c}/{connector}/credentials", null),
+            ("POST", $"{c}/{connector}/test", new { }),
+            ("POST", $"{c}/{connector}/sync", new { }),
+            ("POST", $"{c}/{connector}/manifest", new { metadata = new { dbt_schema_version = "https://schemas.getdbt.com/dbt/manifest/v12.json" }, nodes = new { } }),
+            ("GET", $"{c}/{connector}/sync-history", null),
+            ("GET", $"/api/v1/spaces/{a}/sync-jobs/{job}", null),
+            ("GET", $"{p}/{ledgerId}/schema-changes", null),
+            ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
+            {
+                ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
+                ["run"] = new Dictionary<string, object> { ["runId"] = Guid.NewGuid() },
+                ["job"] = new Dictionary<string, object> { ["namespace"] = "ns", ["name"] = "job" },
+                ["outputs"] = new[] { new Dictionary<string, object> { ["namespace"] = "ns", ["name"] = "quokka.public.intruder" } },
+            }),
         };
         AssertEverySpaceScopedEndpointIsTried(attempts.Select(a => (a.Method, a.Path)));
-        string[] secrets = ["Xylophone", "Marmalade", "Zircon", "narwhal", "Walrus", alice.Email];
+        string[] secrets = ["Xylophone", "Marmalade", "Zircon", "narwhal", "Walrus", "Quokka", alice.Email];
         foreach (var (method, path, body) in attempts)
         {
             var response = await bob.Client.SendJsonAsync(method, path, body);
@@ -90,6 +119,9 @@ public sealed class CatalogTenancyTests(AppFixture app) : IClassFixture<AppFixtu
         Assert.Equal(ledger.GetProperty("version").GetUInt32(), after.Json.GetProperty("version").GetUInt32());
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM lineage_edges WHERE downstream_id = '{ledgerId}'"));
         Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM data_products p JOIN spaces s ON s.id = p.space_id WHERE s.slug = '{a}'"));
+        var connectorAfter = (await alice.Client.GetAsync($"{c}/{connector}")).Json;
+        Assert.Equal(("Quokka Warehouse", true), (connectorAfter.Str("name"), connectorAfter.GetProperty("has_credentials").GetBoolean()));
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM sync_jobs WHERE connector_id = '{connector}'"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
