@@ -40,9 +40,10 @@ param postgresAdminLogin string
 @maxLength(128)
 param postgresAdminPassword string
 
-@description('Key that encrypts stored connector credentials (Qarion:CredentialEncryptionKey).')
+@description('AES-256 key that encrypts stored connector credentials (Qarion:Ingestion:CredentialKey): base64 of 32 random bytes, e.g. openssl rand -base64 32.')
 @secure()
-@minLength(16)
+@minLength(44)
+@maxLength(44)
 param credentialEncryptionKey string
 
 @description('One-time bootstrap token for creating the first administrator (Qarion:Auth:BootstrapToken).')

@@ -18,6 +18,13 @@ using Qarion.Core.Search;
 using Qarion.Functions;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args is ["ingestion", ..])
+{
+    var pgAdmin = Environment.GetEnvironmentVariable("QARION_TEST_PG") is { Length: > 0 } pga ? pga
+        : "Host=127.0.0.1;Port=54329;Username=qarion;Password=qarion;Database=qarion";
+    return await IngestionBench.RunAsync(args[1..], pgAdmin,
+        Environment.GetEnvironmentVariable("AzureWebJobsStorage") ?? "UseDevelopmentStorage=true");
+}
 var products = 100_000;
 var keep = false;
 var budget = TimeSpan.FromSeconds(90);

@@ -69,7 +69,7 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   ConnectionStrings__Qarion: '@Microsoft.KeyVault(SecretUri=${connectionStringSecretUri})'
-  Qarion__CredentialEncryptionKey: '@Microsoft.KeyVault(SecretUri=${credentialEncryptionKeySecretUri})'
+  Qarion__Ingestion__CredentialKey: '@Microsoft.KeyVault(SecretUri=${credentialEncryptionKeySecretUri})'
   Qarion__Auth__BootstrapToken: '@Microsoft.KeyVault(SecretUri=${bootstrapTokenSecretUri})'
   Qarion__Telemetry__Enabled: 'true'
   Qarion__Auth__Oidc__Authority: oidcAuthority

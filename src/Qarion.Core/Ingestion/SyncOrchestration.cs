@@ -10,7 +10,7 @@ public sealed record ExtractInput(Guid JobId, string Schema);
 public sealed record FailInput(Guid JobId, string Error);
 
 /// <summary>
-/// The connector sync as a Durable orchestration: mark the job running → list schemas → extract each schema in
+/// The connector sync as a Durable orchestration: list schemas (marking the job running) → extract each schema in
 /// parallel activities (results staged in the database, not in the orchestration history) → merge everything
 /// in one transaction → the job records the outcome. Activities are retried with back-off, except for source
 /// errors a retry cannot fix (wrong password, unknown database); any failure ends as a failed job with a
@@ -19,14 +19,16 @@ public sealed record FailInput(Guid JobId, string Error);
 public static class SyncOrchestration
 {
     public const string Name = "ConnectorSync";
-    public const string StartJob = "ConnectorSync_StartJob";
     public const string ListSchemas = "ConnectorSync_ListSchemas";
     public const string ExtractSchema = "ConnectorSync_ExtractSchema";
     public const string Merge = "ConnectorSync_Merge";
     public const string FailJob = "ConnectorSync_FailJob";
 
-    /// <summary>Extractions running at once: enough to overlap source round trips, few enough to be polite to the source.</summary>
-    public const int Parallelism = 4;
+    /// <summary>
+    /// Extractions running at once: enough to overlap source round trips and to need few orchestration
+    /// steps (each costs a history round trip), few enough to be polite to the source.
+    /// </summary>
+    public const int Parallelism = 8;
 
     /// <summary>One instance per connector, so a second start while one runs is refused by the orchestration store too.</summary>
     public static string InstanceId(Guid connectorId) => $"connector-sync-{connectorId:N}";
@@ -41,7 +43,6 @@ public static class SyncOrchestration
     {
         try
         {
-            await context.CallActivityAsync(StartJob, input.JobId, Retry);
             var schemas = await context.CallActivityAsync<List<string>>(ListSchemas, input.JobId, Retry);
             for (var i = 0; i < schemas.Count; i += Parallelism)
             {
@@ -68,7 +69,6 @@ public static class SyncOrchestration
     public static void Register(DurableTaskRegistry registry, IServiceProvider services, Func<string, bool, Task>? hook = null)
     {
         registry.AddOrchestratorFunc<SyncInput, string>(Name, RunAsync);
-        Activity<Guid, bool>(StartJob, async (r, id) => { await r.StartJobAsync(id, CancellationToken.None); return true; });
         Activity<Guid, List<string>>(ListSchemas, (r, id) => r.ListSchemasAsync(id, CancellationToken.None));
         Activity<ExtractInput, int>(ExtractSchema, (r, i) => r.ExtractSchemaAsync(i.JobId, i.Schema, CancellationToken.None));
         Activity<Guid, bool>(Merge, async (r, id) => { await r.MergeAsync(id, CancellationToken.None); return true; });

@@ -22,8 +22,10 @@ public sealed class SyncRunner(QarionDbContext db, CatalogMerger merger, Postgre
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, SyncStatus.Running).SetProperty(j => j.StartedAt, now).SetProperty(j => j.UpdatedAt, now), ct);
     }
 
+    /// <summary>The first step of a sync: marks the job running and lists the schemas to extract.</summary>
     public async Task<List<string>> ListSchemasAsync(Guid jobId, CancellationToken ct)
     {
+        await StartJobAsync(jobId, ct);
         var (connector, _) = await LoadAsync(jobId, ct);
         switch (connector.Platform)
         {

@@ -16,9 +16,6 @@ public sealed class SyncFunctions(SyncRunner runner, SyncService syncs, ILogger<
     public static Task<string> Orchestrate([OrchestrationTrigger] TaskOrchestrationContext context)
         => SyncOrchestration.RunAsync(context, context.GetInput<SyncInput>()!);
 
-    [Function(SyncOrchestration.StartJob)]
-    public Task StartJob([ActivityTrigger] Guid jobId, CancellationToken ct) => runner.StartJobAsync(jobId, ct);
-
     [Function(SyncOrchestration.ListSchemas)]
     public Task<List<string>> ListSchemas([ActivityTrigger] Guid jobId, CancellationToken ct) => runner.ListSchemasAsync(jobId, ct);
 

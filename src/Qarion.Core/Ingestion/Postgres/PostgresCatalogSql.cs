@@ -5,7 +5,9 @@ namespace Qarion.Core.Ingestion.Postgres;
 /// is a stack of views with privilege checks per row and is several times slower on large catalogs), and each
 /// one covers every requested schema at once (<c>$1</c> is the schema list as <c>text[]</c>), so a sync costs
 /// the same number of round trips for 5 tables or 5,000. Single-byte <c>"char"</c> columns are cast to text:
-/// the scraper runs without Npgsql's type loading, which leaves that type unknown to it.
+/// the scraper runs without Npgsql's type loading, which leaves that type unknown to it. Comments are
+/// joined from <c>pg_description</c> rather than read with <c>obj_description</c>/<c>col_description</c>,
+/// which cost one lookup per row (half the time of the column query on 50,000 columns).
 /// </summary>
 internal static class PostgresCatalogSql
 {
@@ -28,7 +30,7 @@ internal static class PostgresCatalogSql
                n.nspname,
                c.relname,
                c.relkind::text,
-               pg_catalog.obj_description(c.oid, 'pg_class') AS description,
+               ds.description,
                CASE
                    WHEN c.relkind = 'v' THEN NULL
                    WHEN c.relkind = 'p' THEN (
@@ -44,6 +46,8 @@ internal static class PostgresCatalogSql
                    WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS definition_missing
         FROM pg_catalog.pg_class AS c
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+        LEFT JOIN pg_catalog.pg_description AS ds
+               ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid = 0
         WHERE n.nspname = ANY($1)
           AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
           AND NOT c.relispartition
@@ -60,12 +64,14 @@ internal static class PostgresCatalogSql
                pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
                NOT a.attnotnull AS is_nullable,
                CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS default_value,
-               pg_catalog.col_description(a.attrelid, a.attnum) AS description,
+               ds.description,
                (row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum))::int AS ordinal
         FROM pg_catalog.pg_attribute AS a
         JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
         JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
         LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        LEFT JOIN pg_catalog.pg_description AS ds
+               ON ds.objoid = a.attrelid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid = a.attnum
         WHERE n.nspname = ANY($1)
           AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
           AND NOT c.relispartition
