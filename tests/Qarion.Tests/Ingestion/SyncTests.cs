@@ -121,8 +121,11 @@ public sealed class SyncTests(IngestionFixture app) : IClassFixture<IngestionFix
         var chinook = new Npgsql.NpgsqlConnectionStringBuilder(await ChinookAsync());
         var missing = new Npgsql.NpgsqlConnectionStringBuilder(chinook.ConnectionString) { Database = "qt_no_such_database" };
         var unreachable = new Npgsql.NpgsqlConnectionStringBuilder(chinook.ConnectionString) { Host = "127.0.0.1", Port = 1 };
+        // scripts/services makes this one role authenticate with a password (everything else is trusted locally).
+        var wrongPassword = new Npgsql.NpgsqlConnectionStringBuilder(chinook.ConnectionString) { Username = "qarion_password_check", Password = "wrong-password" };
         var cases = new[]
         {
+            (Name: "wrong-password", Cs: wrongPassword.ConnectionString, Expect: "28P01"),
             (Name: "missing-db", Cs: missing.ConnectionString, Expect: "does not exist"),
             (Name: "unreachable", Cs: unreachable.ConnectionString, Expect: "127.0.0.1:1"),
         };
@@ -132,13 +135,35 @@ public sealed class SyncTests(IngestionFixture app) : IClassFixture<IngestionFix
             var job = await app.SyncAsync(admin, space, connector);
             Assert.Equal("failed", job.Str("status"));
             Assert.Contains(expect, job.Str("error"), StringComparison.Ordinal);
-            Assert.DoesNotContain(chinook.Password!, job.Str("error"), StringComparison.Ordinal);
+            // (The trusted role's password "qarion" is also part of the password-checked role's name.)
+            if (name != "wrong-password") Assert.DoesNotContain(chinook.Password!, job.Str("error"), StringComparison.Ordinal);
+            Assert.DoesNotContain("wrong-password", job.Str("error"), StringComparison.Ordinal);
+            // A source error is not retried: one attempt, so the job fails at once.
+            Assert.Equal(0, job.GetProperty("added").GetInt32());
         }
         // Without credentials the sync fails the same way, saying what to do.
         var bare = await IngestionFixture.CreateConnectorAsync(admin, space, new { name = "bare", platform = "postgresql", config = new { host = "127.0.0.1", database = "x" } });
         var bareJob = await app.SyncAsync(admin, space, bare.Id());
         Assert.Contains("no credentials", bareJob.Str("error"), StringComparison.Ordinal);
         Assert.Empty((await admin.GetAsync($"/api/v1/spaces/{space}/products")).Items());
+    }
+
+    [Fact]
+    public async Task The_connection_test_tells_a_right_password_from_a_wrong_one_without_showing_either()
+    {
+        var (space, admin) = await ArrangeAsync();
+        var chinook = new Npgsql.NpgsqlConnectionStringBuilder(await ChinookAsync()) { Username = "qarion_password_check" };
+        var right = await IngestionFixture.CreatePostgresConnectorAsync(admin, space, new Npgsql.NpgsqlConnectionStringBuilder(chinook.ConnectionString) { Password = "right-password" }.ConnectionString, name: "right");
+        var wrong = await IngestionFixture.CreatePostgresConnectorAsync(admin, space, new Npgsql.NpgsqlConnectionStringBuilder(chinook.ConnectionString) { Password = "wrong-password" }.ConnectionString, name: "wrong");
+
+        var ok = await admin.PostAsync($"/api/v1/spaces/{space}/connectors/{right}/test", new { });
+        var refused = await admin.PostAsync($"/api/v1/spaces/{space}/connectors/{wrong}/test", new { });
+
+        Assert.True(ok.Json.GetProperty("success").GetBoolean(), ok.ToString());
+        Assert.False(refused.Json.GetProperty("success").GetBoolean(), refused.ToString());
+        Assert.Contains("28P01", refused.Json.Str("message"), StringComparison.Ordinal);
+        foreach (var body in new[] { ok.Body, refused.Body })
+            Assert.DoesNotContain("-password", body, StringComparison.Ordinal);
     }
 
     [Fact]
