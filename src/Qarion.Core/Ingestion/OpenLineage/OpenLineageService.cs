@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Qarion.Core.Catalog;
 using Qarion.Core.Identity;
@@ -41,8 +43,9 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
             }
             if (entry.Product.IsDiscovered && d.Facets?.Schema?.Fields is { Count: > 0 } fields)
             {
-                var added = await ApplySchemaAsync(entry.Product, fields, ct);
-                if (added > 0) touched.Add(entry.Product.Id);
+                var (added, changed) = await ApplySchemaAsync(entry.Product, fields, ct);
+                // Field names and descriptions are part of the product's search document.
+                if (added > 0 || changed) touched.Add(entry.Product.Id);
                 fieldsAdded += added;
             }
             return new LineageDatasetResult(key.Item1, key.Item2, entry.Product.Id, entry.Product.Slug, entry.Created);
@@ -75,13 +78,16 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
 
     private async Task<(DataProduct, bool)> FindOrCreateAsync(SpaceContext space, string ns, string name, CancellationToken ct)
     {
-        var externalId = $"{ns}/{name}";
+        var externalId = ExternalIdOf(ns, name);
         var lowered = name.ToLowerInvariant();
         var match = await db.Products
-            .Where(p => p.SpaceId == space.SpaceId && !p.IsArchived
-                        && ((p.SourceConnectorId == null && p.ExternalId == externalId) || (p.HostingLocation != null && p.HostingLocation.ToLower() == lowered)))
+            // The product an earlier event discovered is found even when a person archived it (its external id is
+            // unique in the space, so a second one cannot be created); it stays archived.
+            .Where(p => p.SpaceId == space.SpaceId
+                        && ((p.SourceConnectorId == null && p.ExternalId == externalId)
+                            || (!p.IsArchived && p.HostingLocation != null && p.HostingLocation.ToLower() == lowered)))
             // A product a connector or a person maintains wins over one an earlier event discovered.
-            .OrderBy(p => p.IsDiscovered).ThenBy(p => p.CreatedAt)
+            .OrderBy(p => p.IsArchived).ThenBy(p => p.IsDiscovered).ThenBy(p => p.CreatedAt)
             .FirstOrDefaultAsync(ct);
         if (match is not null) return (match, false);
 
@@ -107,8 +113,26 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
         return (product, true);
     }
 
-    /// <summary>Adds facet fields the product lacks and updates types a person did not set; returns how many were added.</summary>
-    private async Task<int> ApplySchemaAsync(DataProduct product, IReadOnlyList<SchemaFacetField> fields, CancellationToken ct)
+    /// <summary>
+    /// <c>namespace/name</c>; when that exceeds the column's 1000 characters (the rules allow 500 + 900), its start
+    /// and a hash of the whole, so the same dataset always gets the same id.
+    /// </summary>
+    internal static string ExternalIdOf(string ns, string name)
+    {
+        const int max = 1000;
+        var id = $"{ns}/{name}";
+        if (id.Length <= max) return id;
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
+        var cut = max - hash.Length - 1;
+        if (char.IsHighSurrogate(id[cut - 1])) cut--;
+        return id[..cut] + "#" + hash;
+    }
+
+    /// <summary>
+    /// Adds facet fields the product lacks and updates the types and descriptions a person did not set (a facet
+    /// field without them leaves them as they are); returns how many were added and whether any was changed.
+    /// </summary>
+    private async Task<(int Added, bool Changed)> ApplySchemaAsync(DataProduct product, IReadOnlyList<SchemaFacetField> fields, CancellationToken ct)
     {
         var current = db.Entry(product).State == EntityState.Added
             ? []
@@ -116,14 +140,26 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
         current.AddRange(db.ChangeTracker.Entries<ProductField>().Where(e => e.State == EntityState.Added && e.Entity.ProductId == product.Id).Select(e => e.Entity));
         var byName = current.GroupBy(f => f.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var added = 0;
+        var changed = false;
         var ordinal = current.Count == 0 ? 0 : current.Max(f => f.Ordinal);
-        foreach (var f in fields.Where(f => !string.IsNullOrWhiteSpace(f.Name)))
+        // A body may hold null entries here: System.Text.Json does not apply nullability to list elements.
+        foreach (var f in fields.Where(f => f is not null && !string.IsNullOrWhiteSpace(f.Name)))
         {
             var name = CatalogMerger.Clip(f.Name, 300)!;
             if (byName.TryGetValue(name, out var existing))
             {
-                if (!existing.ManualAttributes.Contains("data_type")) existing.DataType = CatalogMerger.Clip(f.Type, 200);
-                if (!existing.ManualAttributes.Contains("description") && f.Description is not null) existing.Description = CatalogMerger.Clip(f.Description, 4000);
+                var type = CatalogMerger.Clip(f.Type, 200);
+                if (type is not null && type != existing.DataType && !existing.ManualAttributes.Contains("data_type"))
+                {
+                    existing.DataType = type;
+                    changed = true;
+                }
+                var description = CatalogMerger.Clip(f.Description, 4000);
+                if (description is not null && description != existing.Description && !existing.ManualAttributes.Contains("description"))
+                {
+                    existing.Description = description;
+                    changed = true;
+                }
                 continue;
             }
             var field = new ProductField
@@ -135,6 +171,6 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
             byName[name] = field;
             added++;
         }
-        return added;
+        return (added, changed);
     }
 }
