@@ -45,7 +45,12 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
             {
                 var (added, changed) = await ApplySchemaAsync(entry.Product, fields, ct);
                 // Field names and descriptions are part of the product's search document.
-                if (added > 0 || changed) touched.Add(entry.Product.Id);
+                if (added > 0 || changed)
+                {
+                    touched.Add(entry.Product.Id);
+                    // A schema change is a change of the product, as it is through the fields API.
+                    if (!entry.Created) db.Entry(entry.Product).Property(p => p.UpdatedAt).IsModified = true;
+                }
                 fieldsAdded += added;
             }
             return new LineageDatasetResult(key.Item1, key.Item2, entry.Product.Id, entry.Product.Slug, entry.Created);
