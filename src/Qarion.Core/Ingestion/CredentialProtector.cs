@@ -67,6 +67,12 @@ public sealed class CredentialProtector(IOptions<IngestionOptions> options)
         if (connector.EncryptedCredentials is null) return null;
         try { return Unprotect(connector.Id, connector.EncryptedCredentials); }
         catch (CryptographicException ex) { throw new SourceException($"The stored credentials cannot be read ({ex.Message}); set them again.", ex); }
+        // The key was removed after the credentials were saved: a source failure like any other (the test answers 200,
+        // a sync fails without retrying), not the 503 that refuses to store new credentials.
+        catch (CredentialKeyMissingException ex)
+        {
+            throw new SourceException($"The stored credentials cannot be read: no encryption key is configured ({IngestionOptions.Section}:CredentialKey).", ex);
+        }
     }
 
     private IReadOnlyList<byte[]> Keys() => _keys ??= LoadKeys(options.Value);

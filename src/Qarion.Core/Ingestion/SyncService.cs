@@ -194,10 +194,17 @@ public sealed class SyncService(
         while ((read = await body.ReadAsync(chunk, ct)) > 0)
         {
             if (buffer.Length + read > limit)
-                throw new RequestRejectedException(413, "payload_too_large", $"The manifest exceeds the limit of {limit / (1024 * 1024)} MiB.");
+                throw new RequestRejectedException(413, "payload_too_large", $"The manifest exceeds the limit of {Describe(limit)}.");
             buffer.Write(chunk, 0, read);
         }
         if (buffer.Length == 0) throw new RequestValidationException(new FieldError(["body"], "the manifest is empty", "missing"));
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    /// <summary>The limit as configured: whole MiB when it is a multiple of one, bytes otherwise (a 200 kB cap is not "0 MiB").</summary>
+    private static string Describe(long limit)
+    {
+        const long MiB = 1024 * 1024;
+        return limit >= MiB && limit % MiB == 0 ? $"{limit / MiB} MiB" : $"{limit} bytes";
     }
 }
