@@ -26,11 +26,34 @@ public class IngestionFixture : AppFixture
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        _durable = await DurableTaskTestHost.StartAsync(
-            registry => SyncOrchestration.Register(registry, Services, (name, after) => ActivityHook?.Invoke(name, after) ?? Task.CompletedTask),
-            // The engine logs every gRPC call at Information; tests read outcomes, not that stream.
-            new DurableTaskTestHostOptions { LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance });
+        _durable = await StartDurableAsync(registry => SyncOrchestration.Register(registry, Services, (name, after) => ActivityHook?.Invoke(name, after) ?? Task.CompletedTask));
         Invoker.Durable = _durable.Client;
+    }
+
+    /// <summary>
+    /// Starts the in-process engine on a port the OS just handed out (its own default picks one at random,
+    /// which collided with other test runs on this machine), retrying if another process takes it first.
+    /// </summary>
+    public static async Task<DurableTaskTestHost> StartDurableAsync(Action<Microsoft.DurableTask.DurableTaskRegistry> register)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            try
+            {
+                // The engine logs every gRPC call at Information; tests read outcomes, not that stream.
+                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions
+                {
+                    Port = port, LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
+                });
+            }
+            catch (IOException) when (attempt < 5)
+            {
+            }
+        }
     }
 
     public override async Task DisposeAsync()
