@@ -13,8 +13,17 @@ namespace Qarion.Core.Ingestion.Postgres;
 /// number of queries. Source failures become <see cref="SourceException"/> with a message a user can act on
 /// and that never contains the password.
 /// </summary>
-public sealed class PostgresScraper(TimeProvider clock)
+public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
 {
+    /// <summary>
+    /// Pools for syncs, one per source (connection string, password included, held in memory only). A sync
+    /// runs a dozen extractions against one source in seconds; reusing a warm backend saves each of them a
+    /// connection start and PostgreSQL's per-backend catalog cache fill (about half of a small schema's time).
+    /// Idle connections close after 10 s, so nothing lingers in a customer's database between syncs.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (NpgsqlDataSource Source, long LastUsed)> _pools = new(StringComparer.Ordinal);
+    private static readonly TimeSpan PoolUnusedFor = TimeSpan.FromMinutes(10);
+
     private const string Provider = "postgresql";
     private const string ReadingCatalog = "reading the catalog";
 
@@ -45,11 +54,12 @@ public sealed class PostgresScraper(TimeProvider clock)
         var started = clock.GetTimestamp();
         try
         {
+            // A connection of its own, not a pooled one: the test must prove it can connect and sign in now.
             var version = await ReadAsync(c, creds, "testing the connection", async (connection, transaction, token) =>
             {
                 await using var command = new NpgsqlCommand("SELECT pg_catalog.version()", connection, transaction);
                 return (string?)await command.ExecuteScalarAsync(token) ?? "";
-            }, ct);
+            }, ct, pooled: false);
             return new ConnectionTestResult(true, $"Connected to {ShortVersion(version)} (database {c.Database})", ElapsedMs(started));
         }
         catch (SourceException ex)
@@ -58,7 +68,6 @@ public sealed class PostgresScraper(TimeProvider clock)
         }
     }
 
-    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "Part of the injected scraper's API, next to TestAsync.")]
     public Task<IReadOnlyList<string>> ListSchemasAsync(
         PostgresSourceConfig c, PostgresCredentials creds, SourceFilters filters, CancellationToken ct)
     {
@@ -217,9 +226,9 @@ public sealed class PostgresScraper(TimeProvider clock)
     /// One source access: its own connection, a read-only transaction (a scraper must be unable to write, whatever
     /// the role may do), a statement timeout local to that transaction, then <paramref name="read"/>, then commit.
     /// </summary>
-    private static async Task<T> ReadAsync<T>(
+    private async Task<T> ReadAsync<T>(
         PostgresSourceConfig c, PostgresCredentials creds, string activity,
-        Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<T>> read, CancellationToken ct)
+        Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<T>> read, CancellationToken ct, bool pooled = true)
     {
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(creds);
@@ -229,10 +238,10 @@ public sealed class PostgresScraper(TimeProvider clock)
             // A data source of our own rather than NpgsqlConnection(string), which would keep one per connection
             // string (password included) in a process-wide cache. Type loading is off: each fresh data source
             // would otherwise first run Npgsql's type-loading query, and the scraper reads built-in types only.
-            await using var dataSource = new NpgsqlDataSourceBuilder(ConnectionString(c, creds))
+            await using var ownSource = pooled ? null : new NpgsqlDataSourceBuilder(ConnectionString(c, creds))
                 .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
                 .Build();
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var connection = await (ownSource ?? PooledSource(c, creds)).OpenConnectionAsync(ct);
             connected = true;
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await using (var setup = new NpgsqlBatch(connection, transaction)
@@ -258,6 +267,33 @@ public sealed class PostgresScraper(TimeProvider clock)
         {
             throw new SourceException(Scrub(Describe(ex, c, creds, activity, connected), creds.Password), ex);
         }
+    }
+
+    private NpgsqlDataSource PooledSource(PostgresSourceConfig c, PostgresCredentials creds)
+    {
+        var now = clock.GetTimestamp();
+        foreach (var (key, entry) in _pools)
+            if (clock.GetElapsedTime(entry.LastUsed, now) > PoolUnusedFor && _pools.TryRemove(key, out var stale))
+                _ = stale.Source.DisposeAsync().AsTask();
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString(c, creds))
+        {
+            Pooling = true,
+            MinPoolSize = 0,
+            MaxPoolSize = SyncOrchestration.Parallelism,
+            ConnectionIdleLifetime = 10,
+            ConnectionPruningInterval = 5,
+        };
+        var connectionString = builder.ConnectionString;
+        var pool = _pools.AddOrUpdate(connectionString,
+            cs => (new NpgsqlDataSourceBuilder(cs).ConfigureTypeLoading(types => types.EnableTypeLoading(false)).Build(), now),
+            (_, existing) => (existing.Source, now));
+        return pool.Source;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, entry) in _pools) await entry.Source.DisposeAsync();
+        _pools.Clear();
     }
 
     /// <summary>
