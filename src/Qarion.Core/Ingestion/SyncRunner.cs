@@ -32,7 +32,7 @@ public sealed class SyncRunner(QarionDbContext db, CatalogMerger merger, Postgre
             case ConnectorPlatforms.PostgreSql:
                 var schemas = await postgres.ListSchemasAsync(ConnectorConfigs.Postgres(connector.Config), Credentials(connector), connector.Filters, ct);
                 if (schemas.Count == 0)
-                    throw new SourceException("No schema of the source matches the connector's filters; nothing was read and the catalog is unchanged.");
+                    throw new SourceException("No schema of the source that matches the connector's filters holds a table or view; nothing was read and the catalog is unchanged.");
                 return [.. schemas];
             default:
                 throw new SourceException($"A {connector.Platform} connector is not synced from a source: upload its manifest instead.");

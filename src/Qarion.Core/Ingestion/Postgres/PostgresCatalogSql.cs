@@ -11,13 +11,21 @@ namespace Qarion.Core.Ingestion.Postgres;
 /// </summary>
 internal static class PostgresCatalogSql
 {
-    /// <summary>User schemas: the system ones and the per-session temporary/toast schemas are never products.</summary>
+    /// <summary>
+    /// User schemas that hold at least one relation the scraper catalogues: the system ones and the
+    /// per-session temporary/toast schemas are never products, and an empty schema would only cost an
+    /// extraction (products of a schema that became empty are still marked stale by a refresh: they are
+    /// missing from the snapshot).
+    /// </summary>
     public const string Schemas = """
         SELECT n.nspname
         FROM pg_catalog.pg_namespace AS n
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
           AND n.nspname NOT LIKE 'pg\_temp\_%'
           AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+          AND EXISTS (
+              SELECT 1 FROM pg_catalog.pg_class AS c
+              WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition)
         """;
 
     /// <summary>
