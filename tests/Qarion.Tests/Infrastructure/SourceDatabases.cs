@@ -5,7 +5,7 @@ namespace Qarion.Tests.Infrastructure;
 /// <summary>
 /// Databases that stand in for a customer's source, on the test cluster: the Chinook sample (built once per
 /// test run, read-only by convention) and empty scratch databases a test fills with its own DDL. Names follow
-/// <see cref="TestDatabase"/>'s <c>qt_{pid}_…</c> scheme, so leftovers of a dead run are swept the same way.
+/// <see cref="TestDatabase"/>'s <c>qt_{pid}_…</c> scheme, so leftovers of a dead run are swept by TestDatabase with its own.
 /// </summary>
 public static class SourceDatabases
 {
@@ -39,9 +39,14 @@ public static class SourceDatabases
     public static async Task<ScratchDatabase> CreateScratchAsync()
     {
         var name = $"qt_{ProcessId}_src_{Guid.NewGuid():N}";
-        await ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
+        await TestDatabase.ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
         return new ScratchDatabase(name);
     }
+
+    private static readonly Lazy<byte[]> Manifest = new(() => File.ReadAllBytes(Path.Combine(SharedDataDirectory(), "dbt", "manifest.json")));
+
+    /// <summary>The real dbt manifest of the shared test data (read once).</summary>
+    public static byte[] DbtManifest => Manifest.Value;
 
     /// <summary>The <c>data</c> folder of the shared test data (the Chinook script lives under it).</summary>
     public static string SharedDataDirectory()
@@ -58,10 +63,9 @@ public static class SourceDatabases
 
     private static async Task<string> CreateChinookAsync()
     {
-        await SweepDeadRunsAsync();
         var name = $"qt_{ProcessId}_chinook";
-        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        await ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
+        await TestDatabase.ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        await TestDatabase.ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
 
         var path = Path.Combine(SharedDataDirectory(), "chinook", "Chinook_PostgreSql.sql");
         var lines = await File.ReadAllLinesAsync(path);
@@ -82,57 +86,6 @@ public static class SourceDatabases
         return name;
     }
 
-    /// <summary>
-    /// The Chinook database lives until the process ends, so nothing drops it; like <see cref="TestDatabase"/>,
-    /// the next run drops the databases of runs whose process is gone.
-    /// </summary>
-    private static async Task SweepDeadRunsAsync()
-    {
-        await using var connection = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
-        await connection.OpenAsync();
-        var stale = new List<string>();
-        await using (var list = new NpgsqlCommand("SELECT datname FROM pg_database WHERE datname LIKE 'qt\\_%'", connection))
-        await using (var reader = await list.ExecuteReaderAsync())
-            while (await reader.ReadAsync())
-            {
-                var db = reader.GetString(0);
-                var parts = db.Split('_');
-                if (parts.Length > 2 && int.TryParse(parts[1], out var pid) && !IsAlive(pid)) stale.Add(db);
-            }
-        foreach (var db in stale)
-        {
-            try
-            {
-                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)", connection);
-                await drop.ExecuteNonQueryAsync();
-            }
-            catch (PostgresException)
-            {
-                // TestDatabase sweeps the same leftovers and may be dropping this one right now.
-            }
-        }
-    }
-
-    internal static async Task ExecuteAdminAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>An empty database of the test cluster that a test fills with whatever source it needs.</summary>
@@ -164,6 +117,6 @@ public sealed class ScratchDatabase(string name) : IAsyncDisposable
     {
         // The pool of this connection string would otherwise hold connections to a database that no longer exists.
         await using (var connection = new NpgsqlConnection(ConnectionString)) NpgsqlConnection.ClearPool(connection);
-        await SourceDatabases.ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+        await TestDatabase.ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 }

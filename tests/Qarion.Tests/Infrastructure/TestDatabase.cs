@@ -99,7 +99,7 @@ public sealed class TestDatabase : IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
     }
 
-    private static async Task ExecuteAdminAsync(string sql)
+    internal static async Task ExecuteAdminAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
         await connection.OpenAsync();

@@ -1,3 +1,4 @@
+using Qarion.Tests.Infrastructure;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -20,7 +21,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void The_real_manifest_maps_to_the_counts_in_SOURCE_md()
     {
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, All);
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), All);
 
         Assert.Equal(101, snapshot.Products.Count);
         Assert.Equal(61, snapshot.Products.Count(p => p.ExternalId.StartsWith("model.", StringComparison.Ordinal)));
@@ -53,7 +54,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void The_real_manifest_agrees_with_counts_made_independently_from_the_json()
     {
-        var root = JsonNode.Parse(RealManifest.Value.Span)!.AsObject();
+        var root = JsonNode.Parse(SourceDatabases.DbtManifest.AsMemory().Span)!.AsObject();
         var nodes = root["nodes"]!.AsObject().Select(n => n.Value!.AsObject()).ToList();
         var sources = root["sources"]!.AsObject().Select(n => n.Value!.AsObject()).ToList();
         var products = nodes.Where(n => (string?)n["resource_type"] is "model" or "seed" or "snapshot").Concat(sources).ToList();
@@ -68,7 +69,7 @@ public sealed class DbtManifestParserTests
         var expectedKeys = testedColumns.Where(t => t.Item1 == "unique").Select(t => (t.Item2, t.Item3)).Distinct().Count(notNull.Contains);
         var seedColumns = nodes.Where(n => (string?)n["resource_type"] == "seed").Sum(n => n["columns"]?.AsObject().Count ?? 0);
 
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, All);
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), All);
 
         var fields = snapshot.Products.SelectMany(p => p.Fields.Select(f => (Product: p.ExternalId, Field: f))).ToList();
         Assert.Equal(expectedFields, fields.Count);
@@ -86,7 +87,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void A_real_model_and_source_map_fully()
     {
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, All);
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), All);
 
         var user = snapshot.Products.Single(p => p.ExternalId == "model.jira.jira__user_enhanced");
         Assert.Equal("jira__user_enhanced", user.Name);
@@ -126,7 +127,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void Output_is_sorted_whatever_the_file_order()
     {
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, All);
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), All);
 
         Assert.Equal(snapshot.Products.Select(p => p.ExternalId).Order(StringComparer.Ordinal), snapshot.Products.Select(p => p.ExternalId));
         Assert.Equal(snapshot.Tests.Select(t => t.ExternalId).Order(StringComparer.Ordinal), snapshot.Tests.Select(t => t.ExternalId));
@@ -308,7 +309,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void A_truncated_manifest_is_invalid_json_with_a_position()
     {
-        var half = RealManifest.Value[..(RealManifest.Value.Length / 2)];
+        var half = SourceDatabases.DbtManifest.AsMemory()[..(SourceDatabases.DbtManifest.AsMemory().Length / 2)];
 
         var error = Assert.Throws<ManifestException>(() => DbtManifestParser.Parse(half, All));
         Assert.Equal("manifest_invalid_json", error.Code);
@@ -397,7 +398,7 @@ public sealed class DbtManifestParserTests
     public void Filters_on_the_real_manifest_drop_products_edges_and_tests()
     {
         const string tables = "^(stg_|jira__)";
-        var root = JsonNode.Parse(RealManifest.Value.Span)!.AsObject();
+        var root = JsonNode.Parse(SourceDatabases.DbtManifest.AsMemory().Span)!.AsObject();
         var nodes = root["nodes"]!.AsObject();
         var expected = nodes.Concat(root["sources"]!.AsObject())
             .Where(n => (string?)n.Value!["resource_type"] is "model" or "seed" or "source")
@@ -408,7 +409,7 @@ public sealed class DbtManifestParserTests
             .Count(expected.ContainsKey);
         var expectedTests = nodes.Count(n => (string?)n.Value!["resource_type"] == "test" && expected.ContainsKey((string)n.Value!["attached_node"]!));
 
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, new DbtParseOptions(new SourceFilters([], ["pub*c"], tables)));
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), new DbtParseOptions(new SourceFilters([], ["pub*c"], tables)));
 
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), snapshot.Products.Select(p => p.ExternalId));
         Assert.InRange(expected.Count, 1, 60); // some models are dropped by the regex, every seed and source by the glob
@@ -423,7 +424,7 @@ public sealed class DbtManifestParserTests
     [Fact]
     public void Only_sources_keeps_sources_and_no_edges()
     {
-        var snapshot = DbtManifestParser.Parse(RealManifest.Value, new DbtParseOptions(SourceFilters.None, new HashSet<string> { "source" }));
+        var snapshot = DbtManifestParser.Parse(SourceDatabases.DbtManifest.AsMemory(), new DbtParseOptions(SourceFilters.None, new HashSet<string> { "source" }));
 
         Assert.Equal(18, snapshot.Products.Count);
         Assert.All(snapshot.Products, p => Assert.Equal("dbt_source", p.ProductType));
@@ -439,28 +440,6 @@ public sealed class DbtManifestParserTests
     private static string Describe(CatalogSnapshot snapshot)
         => string.Join('\n', snapshot.Products.Select(p => $"{p with { Tags = [], Fields = [] }} [{string.Join(',', p.Tags)}] [{string.Join(',', p.Fields)}]"))
            + string.Join('\n', snapshot.Edges) + string.Join('\n', snapshot.Tests) + string.Join('\n', snapshot.Warnings);
-
-    private static readonly Lazy<ReadOnlyMemory<byte>> RealManifest = new(() => File.ReadAllBytes(FindRealManifest()));
-
-    /// <summary>
-    /// The shared data lives next to the repository (<c>/work/shared</c> beside <c>/work/main</c>), but CI clones
-    /// the repository elsewhere, so it can also be named by <c>QARION_SHARED_DATA</c> or found at its usual place.
-    /// </summary>
-    private static string FindRealManifest()
-    {
-        var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable("QARION_SHARED_DATA") is { Length: > 0 } shared)
-        {
-            candidates.Add(Path.Combine(shared, "dbt", "manifest.json"));
-            candidates.Add(Path.Combine(shared, "data", "dbt", "manifest.json"));
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            candidates.Add(Path.Combine(dir.FullName, "shared", "data", "dbt", "manifest.json"));
-        candidates.Add("/work/shared/data/dbt/manifest.json");
-        return candidates.FirstOrDefault(File.Exists)
-               ?? throw new FileNotFoundException("dbt manifest not found; set QARION_SHARED_DATA to the shared data directory. Tried:\n"
-                                                  + string.Join('\n', candidates));
-    }
 
     private const string V7 = """
         {

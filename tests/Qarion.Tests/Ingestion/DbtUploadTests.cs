@@ -74,14 +74,14 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
     [Fact]
     public async Task The_real_manifest_lands_in_the_catalog_exactly_as_its_json_says_and_a_re_upload_writes_nothing()
     {
-        var facts = ManifestFacts.Of(RealManifest.Bytes);
+        var facts = ManifestFacts.Of(SourceDatabases.DbtManifest);
         // The independent count agrees with SOURCE.md, so neither can drift unnoticed.
         Assert.Equal((61, 22, 18, 0), (facts.Count("model"), facts.Count("seed"), facts.Count("source"), facts.Count("snapshot")));
         Assert.Equal((101, 108, 40), (facts.Products.Count, facts.Edges.Count, facts.Tests.Count));
         var (space, admin, spaceId) = await ArrangeAsync();
         var connector = await DbtConnectorAsync(admin, space);
 
-        var job = await UploadOkAsync(admin, space, connector, RealManifest.Bytes);
+        var job = await UploadOkAsync(admin, space, connector, SourceDatabases.DbtManifest);
 
         Assert.Equal((facts.Products.Count, 0, 0, 0), Counts(job));
         Assert.Equal(0, job.GetProperty("warnings").GetArrayLength());
@@ -126,7 +126,7 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
         // The same file again: nothing to do, and nothing written.
         var before = await FingerprintAsync(spaceId);
         app.Clock.Advance(TimeSpan.FromMinutes(1));
-        var again = await UploadOkAsync(admin, space, connector, RealManifest.Bytes);
+        var again = await UploadOkAsync(admin, space, connector, SourceDatabases.DbtManifest);
         Assert.Equal((0, 0, 0, facts.Products.Count), Counts(again));
         Assert.Equal(before, await FingerprintAsync(spaceId));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM sync_snapshots"));
@@ -141,7 +141,7 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
     {
         var (space, admin, spaceId) = await ArrangeAsync();
         var connector = await DbtConnectorAsync(admin, space);
-        await UploadOkAsync(admin, space, connector, RealManifest.Bytes);
+        await UploadOkAsync(admin, space, connector, SourceDatabases.DbtManifest);
         var pg = (await IngestionFixture.CreateConnectorAsync(admin, space, new { name = "pg", platform = "postgresql", config = new { host = "db.invalid", database = "d" } })).Id();
         var paused = await DbtConnectorAsync(admin, space, "paused");
         Assert.Equal(200, (await admin.PatchAsync($"/api/v1/spaces/{space}/connectors/{paused}", new { is_active = false })).Status);
@@ -149,7 +149,7 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
         var products = await CountAsync($"SELECT count(*) FROM data_products WHERE space_id = '{spaceId}'");
         var edges = await CountAsync($"SELECT count(*) FROM lineage_edges WHERE space_id = '{spaceId}'");
         var jobs = await app.Database.ScalarAsync<string>($"SELECT string_agg(id::text || ':' || status, ',' ORDER BY id) FROM sync_jobs WHERE space_id = '{spaceId}'");
-        var real = RealManifest.Bytes;
+        var real = SourceDatabases.DbtManifest;
 
         var cases = new (string What, Guid Connector, byte[]? Body, string? ContentType, int Status, string Code, string? ErrorType)[]
         {
@@ -198,11 +198,11 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
     [Fact]
     public async Task Resource_types_and_a_table_regex_decide_which_nodes_become_products()
     {
-        var facts = ManifestFacts.Of(RealManifest.Bytes);
+        var facts = ManifestFacts.Of(SourceDatabases.DbtManifest);
 
         var (sourcesSpace, admin, sourcesSpaceId) = await ArrangeAsync();
         var sourcesOnly = await DbtConnectorAsync(admin, sourcesSpace, config: new { resource_types = new[] { "source" } });
-        var job = await UploadOkAsync(admin, sourcesSpace, sourcesOnly, RealManifest.Bytes);
+        var job = await UploadOkAsync(admin, sourcesSpace, sourcesOnly, SourceDatabases.DbtManifest);
         var sources = facts.Products.Where(p => p.Value["resource_type"]!.GetValue<string>() == "source").Select(p => p.Key).ToHashSet();
         Assert.Equal(18, sources.Count);
         Assert.Equal(sources.Count, Counts(job).Added);
@@ -214,7 +214,7 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
 
         var (stagingSpace, stagingAdmin, stagingSpaceId) = await ArrangeAsync();
         var staging = await DbtConnectorAsync(stagingAdmin, stagingSpace, filters: new { table_regex = "^stg_" });
-        var stagingJob = await UploadOkAsync(stagingAdmin, stagingSpace, staging, RealManifest.Bytes);
+        var stagingJob = await UploadOkAsync(stagingAdmin, stagingSpace, staging, SourceDatabases.DbtManifest);
         var regex = new Regex("^stg_");
         var matching = facts.Products.Where(p => regex.IsMatch(p.Value["name"]!.GetValue<string>())).Select(p => p.Key).ToHashSet();
         Assert.Equal(facts.Count("model", name => name.StartsWith("stg_", StringComparison.Ordinal)), matching.Count);
@@ -231,18 +231,18 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
     {
         var (space, admin, spaceId) = await ArrangeAsync();
         var connector = await DbtConnectorAsync(admin, space, mergeStrategy: "refresh");
-        await UploadOkAsync(admin, space, connector, RealManifest.Bytes);
+        await UploadOkAsync(admin, space, connector, SourceDatabases.DbtManifest);
 
         // A model in the middle of the graph: it has parents, children and a test.
         const string removed = "model.jira.stg_jira__issue";
-        var manifest = JsonNode.Parse(RealManifest.Bytes)!.AsObject();
+        var manifest = JsonNode.Parse(SourceDatabases.DbtManifest)!.AsObject();
         var nodes = manifest["nodes"]!.AsObject();
         Assert.True(nodes.Remove(removed));
         foreach (var (_, node) in nodes)
             if (node!["depends_on"]?["nodes"] is JsonArray dependsOn)
                 foreach (var reference in dependsOn.Where(n => (string)n! == removed).ToList()) dependsOn.Remove(reference);
         var modified = Encoding.UTF8.GetBytes(manifest.ToJsonString());
-        var original = ManifestFacts.Of(RealManifest.Bytes);
+        var original = ManifestFacts.Of(SourceDatabases.DbtManifest);
         var after = ManifestFacts.Of(modified);
         Assert.Equal(original.Products.Count - 1, after.Products.Count);
         Assert.True(original.Edges.Count > after.Edges.Count, "the removed model should have carried lineage");
@@ -263,7 +263,7 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
         SameSet(after.Tests, await SetAsync($"SELECT external_id FROM source_tests WHERE connector_id = '{connector}'"));
 
         // Back in the manifest, it is live again.
-        var restored = await UploadOkAsync(admin, space, connector, RealManifest.Bytes);
+        var restored = await UploadOkAsync(admin, space, connector, SourceDatabases.DbtManifest);
         Assert.Equal((0, 1, 0, after.Products.Count), Counts(restored));
         Assert.Equal(0, await CountAsync($"SELECT count(*) FROM data_products WHERE space_id = '{spaceId}' AND is_stale"));
         Assert.Equal(original.Edges.Count, await CountAsync($"SELECT count(*) FROM lineage_edges WHERE space_id = '{spaceId}'"));
@@ -311,7 +311,7 @@ public sealed class DbtUploadLimitTests(SmallManifestLimitFixture app) : IClassF
         var admin = await app.CreateUserAsync("Admin");
         var space = await app.CreateSpaceAsync(null, (admin, "admin"));
         var connector = (await IngestionFixture.CreateConnectorAsync(admin.Client, space, new { name = "docs", platform = "dbt_manifest" })).Id();
-        var real = RealManifest.Bytes;
+        var real = SourceDatabases.DbtManifest;
         Assert.True(real.Length > Limit);
 
         foreach (var body in new[] { real, PaddedManifest(Limit + 1) })
@@ -333,13 +333,6 @@ public sealed class DbtUploadLimitTests(SmallManifestLimitFixture app) : IClassF
 }
 
 /// <summary>The shared real manifest (shared/data/dbt/manifest.json, found the way the Chinook script is).</summary>
-internal static class RealManifest
-{
-    private static readonly Lazy<byte[]> Lazy = new(() => File.ReadAllBytes(Path.Combine(SourceDatabases.SharedDataDirectory(), "dbt", "manifest.json")));
-
-    public static byte[] Bytes => Lazy.Value;
-}
-
 /// <summary>
 /// What a manifest should produce, computed straight from its JSON with nothing of the parser: products are
 /// models, seeds, snapshots and sources; fields their column entries; edges the <c>depends_on.nodes</c> between
