@@ -17,6 +17,7 @@ public sealed class ConnectorService(
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
         var config = ConnectorConfigs.Normalise(request.Platform, request.Config);
         RequireValidFilters(request.Filters);
+        RequireSchedulable(request.Platform, request.Schedule);
         var connector = new Connector
         {
             SpaceId = space.SpaceId,
@@ -58,6 +59,7 @@ public sealed class ConnectorService(
             RequireValidFilters(request.Filters.Value);
             ApplyFilters(connector, request.Filters.Value);
         }
+        if (request.Schedule.IsSet) RequireSchedulable(connector.Platform, request.Schedule.Value);
         connector.Name = request.Name.Or(connector.Name).Trim();
         connector.Schedule = request.Schedule.Or(connector.Schedule)?.Trim();
         connector.MergeStrategy = request.MergeStrategy.Or(connector.MergeStrategy);
@@ -148,6 +150,13 @@ public sealed class ConnectorService(
         j.StartedAt != null && j.FinishedAt != null ? (long)(j.FinishedAt.Value - j.StartedAt.Value).TotalMilliseconds : null);
 
     private DateTimeOffset? NextRun(Connector c) => c.IsActive ? Schedules.Next(c.Schedule, clock.GetUtcNow()) : null;
+
+    /// <summary>A dbt manifest connector syncs when a manifest is uploaded: a schedule would start nothing.</summary>
+    private static void RequireSchedulable(string platform, string? schedule)
+    {
+        if (schedule is not null && platform == ConnectorPlatforms.DbtManifest)
+            throw RequestValidationException.For("body", "schedule", "a dbt_manifest connector syncs when a manifest is uploaded; leave schedule null", "not_applicable");
+    }
 
     private static void RequireValidFilters(FiltersInput? filters)
     {

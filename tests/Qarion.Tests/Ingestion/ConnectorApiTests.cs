@@ -186,6 +186,8 @@ public sealed class ConnectorApiTests(IngestionFixture app) : IClassFixture<Inge
         // Five fields is the classic cron; the timer's format has seconds first.
         Assert.Contains(("body.schedule", "cron_invalid"), await Create(Postgres("a", schedule: "0 3 * * *")));
         Assert.Equal([("body.filters.table_regex", "regex_invalid")], await Create(Postgres("a", filters: new { table_regex = "([a-z" })));
+        // A dbt connector syncs on upload: a schedule would start nothing, so it is refused rather than ignored.
+        Assert.Equal([("body.schedule", "not_applicable")], await Create(new { name = "a", platform = "dbt_manifest", schedule = "0 0 3 * * *" }));
         Assert.Equal([("body.filters.schema_include.1", "value_error")], await Create(Postgres("a", filters: new { schema_include = new[] { "public", " " } })));
         Assert.Contains(await Create(new { name = "a", platform = "postgresql", config = new { host = "h", database = "d" }, merge_strategy = "bogus" }),
             e => e.Item1 == "body.merge_strategy");
