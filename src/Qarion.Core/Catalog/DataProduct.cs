@@ -154,7 +154,7 @@ internal sealed class CatalogConfiguration :
         // A connector's products by their identity in its source; discovered products by theirs, once per space.
         b.HasIndex(x => new { x.SourceConnectorId, x.ExternalId }).IsUnique().HasFilter("source_connector_id IS NOT NULL");
         b.HasIndex(x => new { x.SpaceId, x.ExternalId }).IsUnique().HasFilter("source_connector_id IS NULL AND external_id IS NOT NULL");
-        b.HasIndex(x => new { x.SpaceId, x.HostingLocation });
+        // OpenLineage matches datasets by lower(hosting_location): that index is created in SQL (IngestionSql).
         b.HasOne<Ingestion.Connector>().WithMany().HasForeignKey(x => x.SourceConnectorId).OnDelete(DeleteBehavior.SetNull);
         b.HasOne(x => x.Space).WithMany().HasForeignKey(x => x.SpaceId).OnDelete(DeleteBehavior.Cascade);
         foreach (var role in new[] { nameof(DataProduct.OwnerId), nameof(DataProduct.StewardId), nameof(DataProduct.CustodianId), nameof(DataProduct.DataArchitectId) })

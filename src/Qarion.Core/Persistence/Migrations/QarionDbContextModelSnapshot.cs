@@ -287,9 +287,6 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasDatabaseName("ix_data_products_space_id_external_id")
                         .HasFilter("source_connector_id IS NULL AND external_id IS NOT NULL");
 
-                    b.HasIndex("SpaceId", "HostingLocation")
-                        .HasDatabaseName("ix_data_products_space_id_hosting_location");
-
                     b.HasIndex("SpaceId", "Slug")
                         .IsUnique()
                         .HasDatabaseName("ix_data_products_space_id_slug");

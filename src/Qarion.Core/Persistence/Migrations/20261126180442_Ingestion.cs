@@ -212,11 +212,6 @@ namespace Qarion.Core.Persistence.Migrations
                 filter: "source_connector_id IS NULL AND external_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
-                name: "ix_data_products_space_id_hosting_location",
-                table: "data_products",
-                columns: new[] { "space_id", "hosting_location" });
-
-            migrationBuilder.CreateIndex(
                 name: "ix_connectors_next_run_at",
                 table: "connectors",
                 column: "next_run_at",
@@ -276,11 +271,14 @@ namespace Qarion.Core.Persistence.Migrations
                 principalTable: "connectors",
                 principalColumn: "id",
                 onDelete: ReferentialAction.SetNull);
+            migrationBuilder.Sql(IngestionSql.Up);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.Sql(IngestionSql.Down);
+
             migrationBuilder.DropForeignKey(
                 name: "fk_data_products_connectors_source_connector_id",
                 table: "data_products");
@@ -314,10 +312,6 @@ namespace Qarion.Core.Persistence.Migrations
 
             migrationBuilder.DropIndex(
                 name: "ix_data_products_space_id_external_id",
-                table: "data_products");
-
-            migrationBuilder.DropIndex(
-                name: "ix_data_products_space_id_hosting_location",
                 table: "data_products");
 
             migrationBuilder.DropColumn(

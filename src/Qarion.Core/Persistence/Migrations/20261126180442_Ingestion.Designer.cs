@@ -13,7 +13,7 @@ using Qarion.Core.Persistence;
 namespace Qarion.Core.Persistence.Migrations
 {
     [DbContext(typeof(QarionDbContext))]
-    [Migration("20261126164917_Ingestion")]
+    [Migration("20261126180442_Ingestion")]
     partial class Ingestion
     {
         /// <inheritdoc />
@@ -289,9 +289,6 @@ namespace Qarion.Core.Persistence.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_data_products_space_id_external_id")
                         .HasFilter("source_connector_id IS NULL AND external_id IS NOT NULL");
-
-                    b.HasIndex("SpaceId", "HostingLocation")
-                        .HasDatabaseName("ix_data_products_space_id_hosting_location");
 
                     b.HasIndex("SpaceId", "Slug")
                         .IsUnique()
