@@ -134,6 +134,23 @@ public sealed class ConnectorService(
                ?? throw new NotFoundException("Sync job", jobId.ToString());
     }
 
+    /// <summary>The tests the connector's source declares (dbt generic tests), as last synced (Editor).</summary>
+    public async Task<Paged<SourceTestResponse>> TestsAsync(string spaceSlug, Guid id, PageRequest page, CancellationToken ct)
+    {
+        var space = await access.RequireAsync(spaceSlug, SpaceRole.Editor, ct);
+        if (!await db.Connectors.AnyAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)) throw new NotFoundException("Connector", id.ToString());
+        var rows = await db.SourceTests.AsNoTracking().Where(t => t.ConnectorId == id)
+            .Join(db.Products, t => t.ProductId, p => p.Id, (t, p) => new { t, p.Slug })
+            .OrderBy(x => x.t.ExternalId)
+            .Select(x => new { x.t.Id, x.t.ExternalId, x.t.Name, x.t.TestType, x.t.ProductId, x.Slug, x.t.Column, x.t.Config, x.t.UpdatedAt })
+            .ToPageAsync(page, ct);
+        return new Paged<SourceTestResponse>(rows.Items.Select(r =>
+        {
+            using var config = JsonDocument.Parse(r.Config);
+            return new SourceTestResponse(r.Id, r.ExternalId, r.Name, r.TestType, r.ProductId, r.Slug, r.Column, config.RootElement.Clone(), r.UpdatedAt);
+        }).ToList(), rows.Total, rows.Page, rows.Size);
+    }
+
     public async Task<Paged<SchemaChangeResponse>> SchemaChangesAsync(string spaceSlug, string product, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);

@@ -58,6 +58,9 @@ public sealed record SyncJobResponse(
 /// <summary>The answer to a sync request: where to follow it.</summary>
 public sealed record SyncStarted(Guid JobId, string StatusUrl, SyncStatus Status);
 
+/// <summary>A test the source declares (dbt generic tests), waiting to become a quality check.</summary>
+public sealed record SourceTestResponse(Guid Id, string ExternalId, string Name, string TestType, Guid ProductId, string ProductSlug, string? Column, JsonElement Config, DateTimeOffset UpdatedAt);
+
 public sealed record SchemaChangeResponse(Guid Id, Guid ProductId, Guid JobId, SchemaChangeKind Kind, string Column, string? OldType, string? NewType, DateTimeOffset OccurredAt);
 
 public sealed class CreateConnectorRequestValidator : AbstractValidator<CreateConnectorRequest>

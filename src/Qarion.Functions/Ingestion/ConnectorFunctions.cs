@@ -110,6 +110,12 @@ public sealed class ConnectorFunctions(RequestReader reader, ConnectorService co
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/spaces/{space}/connectors/{connectorId}/sync-history")] HttpRequest request, string space, string connectorId, CancellationToken ct)
         => ApiResults.Ok(await connectors.HistoryAsync(space, HttpRequestExtensions.RouteId(connectorId, "Connector"), request.QueryEnum<SyncStatus>("status"), request.Paging(), ct));
 
+    [Function("Connectors_Tests")]
+    [ApiOperation("Tests the connector's source declares (dbt generic tests), kept for the quality checks (Editor)", Response = typeof(Paged<SourceTestResponse>), Query = ["page", "size"], Errors = [403, 404], Tag = Tag)]
+    public async Task<IActionResult> Tests(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/spaces/{space}/connectors/{connectorId}/tests")] HttpRequest request, string space, string connectorId, CancellationToken ct)
+        => ApiResults.Ok(await connectors.TestsAsync(space, HttpRequestExtensions.RouteId(connectorId, "Connector"), request.Paging(), ct));
+
     [Function("SyncJobs_Get")]
     [ApiOperation("One sync job: status, counts, warnings, error, duration (Editor)", Response = typeof(SyncJobResponse), Errors = [403, 404], Tag = Tag)]
     public async Task<IActionResult> GetJob(

@@ -89,6 +89,7 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("POST", $"{c}/{connector}/sync", new { }),
             ("POST", $"{c}/{connector}/manifest", new { metadata = new { dbt_schema_version = "https://schemas.getdbt.com/dbt/manifest/v12.json" }, nodes = new { } }),
             ("GET", $"{c}/{connector}/sync-history", null),
+            ("GET", $"{c}/{connector}/tests", null),
             ("GET", $"/api/v1/spaces/{a}/sync-jobs/{job}", null),
             ("GET", $"{p}/{ledgerId}/schema-changes", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>

@@ -95,6 +95,18 @@ public sealed class DbtUploadTests(IngestionFixture app) : IClassFixture<Ingesti
             $"SELECT u.external_id || ' -> ' || d.external_id FROM lineage_edges l JOIN data_products u ON u.id = l.upstream_id JOIN data_products d ON d.id = l.downstream_id WHERE l.{inSpace}"));
         Assert.Equal(facts.Edges.Count, await CountAsync($"SELECT count(*) FROM lineage_edges WHERE {inSpace} AND source_connector_id = '{connector}'"));
         SameSet(facts.Tests, await SetAsync($"SELECT external_id FROM source_tests WHERE connector_id = '{connector}'"));
+        // The same tests through the API, each with the product it tests.
+        var listed = new List<System.Text.Json.JsonElement>();
+        for (var page = 1; ; page++)
+        {
+            var items = (await admin.GetAsync($"/api/v1/spaces/{space}/connectors/{connector}/tests?size=100&page={page}")).Items();
+            listed.AddRange(items);
+            if (items.Count < 100) break;
+        }
+        SameSet(facts.Tests, listed.Select(t => t.Str("external_id")).ToHashSet(StringComparer.Ordinal));
+        var externalIdOf = (await SetAsync($"SELECT id::text || ' ' || external_id FROM data_products WHERE source_connector_id = '{connector}'"))
+            .Select(x => x.Split(' ', 2)).ToDictionary(x => Guid.Parse(x[0]), x => x[1]);
+        Assert.All(listed, t => Assert.Equal(facts.TestProducts[t.Str("external_id")], externalIdOf[t.GetProperty("product_id").GetGuid()]));
 
         // One model, checked attribute by attribute against its JSON.
         const string modelId = "model.jira.jira__user_enhanced";
