@@ -362,16 +362,23 @@ public sealed class CatalogMerger(QarionDbContext db, TimeProvider clock)
         {
             var candidates = new List<string> { Slugify(product.Source.Name) };
             if (product.Source.Schema is { Length: > 0 } schema) candidates.Add(Slugify($"{schema}-{product.Source.Name}"));
-            var slug = candidates.FirstOrDefault(c => !taken.Contains(c));
-            for (var n = 2; slug is null; n++)
-            {
-                var suffix = $"-{n.ToString(CultureInfo.InvariantCulture)}";
-                var candidate = candidates[^1].Length + suffix.Length > 63 ? candidates[^1][..(63 - suffix.Length)].TrimEnd('-') + suffix : candidates[^1] + suffix;
-                if (!taken.Contains(candidate)) slug = candidate;
-            }
+            var slug = FreeSlug(candidates, taken.Contains);
             taken.Add(slug);
             product.Slug = slug;
         }
+    }
+
+    /// <summary>The first candidate not taken, else the last one with the lowest free <c>-n</c> suffix (kept within 63 characters).</summary>
+    internal static string FreeSlug(IReadOnlyList<string> candidates, Func<string, bool> taken)
+    {
+        var slug = candidates.FirstOrDefault(c => !taken(c));
+        for (var n = 2; slug is null; n++)
+        {
+            var suffix = $"-{n.ToString(CultureInfo.InvariantCulture)}";
+            var candidate = candidates[^1].Length + suffix.Length > 63 ? candidates[^1][..(63 - suffix.Length)].TrimEnd('-') + suffix : candidates[^1] + suffix;
+            if (!taken(candidate)) slug = candidate;
+        }
+        return slug;
     }
 
     internal static string Slugify(string text)

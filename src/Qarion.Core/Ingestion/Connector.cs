@@ -194,6 +194,20 @@ internal sealed class IngestionConfiguration :
     }
 }
 
+internal static class ConnectorQueries
+{
+    /// <summary>A connector of the space, or 404 (a connector of another space is not found either).</summary>
+    public static async Task<Connector> FindInSpaceAsync(this IQueryable<Connector> connectors, SpaceContext space, Guid id, CancellationToken ct)
+        => await connectors.SingleOrDefaultAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)
+           ?? throw new Common.NotFoundException("Connector", id.ToString());
+
+    /// <summary>404 unless the space has this connector.</summary>
+    public static async Task RequireInSpaceAsync(this IQueryable<Connector> connectors, SpaceContext space, Guid id, CancellationToken ct)
+    {
+        if (!await connectors.AnyAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)) throw new Common.NotFoundException("Connector", id.ToString());
+    }
+}
+
 public static class ConnectorPlatforms
 {
     public const string PostgreSql = "postgresql";

@@ -10,7 +10,8 @@ namespace Qarion.Core.Ingestion;
 
 /// <summary>Connectors of a space: Admins manage them and their credentials, Editors read them and their history.</summary>
 public sealed class ConnectorService(
-    QarionDbContext db, SpaceAccess access, CurrentUser me, CredentialProtector protector, PostgresScraper postgres, TimeProvider clock)
+    QarionDbContext db, SpaceAccess access, CurrentUser me, CredentialProtector protector, PostgresScraper postgres,
+    Catalog.CatalogSupport catalog, TimeProvider clock)
 {
     public async Task<ConnectorResponse> CreateAsync(string spaceSlug, CreateConnectorRequest request, CancellationToken ct)
     {
@@ -104,8 +105,7 @@ public sealed class ConnectorService(
     public async Task<ConnectionTestResult> TestAsync(string spaceSlug, Guid id, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
-        var connector = await db.Connectors.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)
-                        ?? throw new NotFoundException("Connector", id.ToString());
+        var connector = await db.Connectors.AsNoTracking().FindInSpaceAsync(space, id, ct);
         switch (connector.Platform)
         {
             case ConnectorPlatforms.PostgreSql:
@@ -121,7 +121,7 @@ public sealed class ConnectorService(
     public async Task<Paged<SyncJobResponse>> HistoryAsync(string spaceSlug, Guid id, SyncStatus? status, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Editor, ct);
-        if (!await db.Connectors.AnyAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)) throw new NotFoundException("Connector", id.ToString());
+        await db.Connectors.RequireInSpaceAsync(space, id, ct);
         var jobs = db.SyncJobs.AsNoTracking().Where(j => j.ConnectorId == id);
         if (status is not null) jobs = jobs.Where(j => j.Status == status);
         return await jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Select(JobProjection).ToPageAsync(page, ct);
@@ -138,7 +138,7 @@ public sealed class ConnectorService(
     public async Task<Paged<SourceTestResponse>> TestsAsync(string spaceSlug, Guid id, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Editor, ct);
-        if (!await db.Connectors.AnyAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)) throw new NotFoundException("Connector", id.ToString());
+        await db.Connectors.RequireInSpaceAsync(space, id, ct);
         var rows = await db.SourceTests.AsNoTracking().Where(t => t.ConnectorId == id)
             .Join(db.Products, t => t.ProductId, p => p.Id, (t, p) => new { t, p.Slug })
             .OrderBy(x => x.t.ExternalId)
@@ -154,7 +154,7 @@ public sealed class ConnectorService(
     public async Task<Paged<SchemaChangeResponse>> SchemaChangesAsync(string spaceSlug, string product, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Viewer, ct);
-        var productId = await new Catalog.CatalogSupport(db).FindProductIdAsync(space, product, ct);
+        var productId = await catalog.FindProductIdAsync(space, product, ct);
         return await db.SchemaChanges.AsNoTracking().Where(c => c.ProductId == productId)
             .OrderByDescending(c => c.OccurredAt).ThenBy(c => c.Column)
             .Select(c => new SchemaChangeResponse(c.Id, c.ProductId, c.JobId, c.Kind, c.Column, c.OldType, c.NewType, c.OccurredAt))
@@ -188,9 +188,7 @@ public sealed class ConnectorService(
         c.TableRegex = f?.TableRegex;
     }
 
-    private async Task<Connector> FindAsync(SpaceContext space, Guid id, CancellationToken ct)
-        => await db.Connectors.SingleOrDefaultAsync(c => c.Id == id && c.SpaceId == space.SpaceId, ct)
-           ?? throw new NotFoundException("Connector", id.ToString());
+    private Task<Connector> FindAsync(SpaceContext space, Guid id, CancellationToken ct) => db.Connectors.FindInSpaceAsync(space, id, ct);
 
     private async Task<ConnectorResponse> GetAsync(SpaceContext space, Guid id, CancellationToken ct)
         => ToResponse(await db.Connectors.AsNoTracking().Where(c => c.Id == id && c.SpaceId == space.SpaceId).Select(Projection()).SingleOrDefaultAsync(ct)

@@ -22,8 +22,7 @@ public sealed class SyncService(
     public async Task<SyncStarted> StartAsync(string spaceSlug, Guid connectorId, DurableTaskClient durable, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
-        var connector = await db.Connectors.AsNoTracking().SingleOrDefaultAsync(c => c.Id == connectorId && c.SpaceId == space.SpaceId, ct)
-                        ?? throw new NotFoundException("Connector", connectorId.ToString());
+        var connector = await db.Connectors.AsNoTracking().FindInSpaceAsync(space, connectorId, ct);
         if (connector.Platform == ConnectorPlatforms.DbtManifest)
             throw new ConflictException("A dbt manifest connector syncs when a manifest is uploaded: POST …/manifest.", "sync_by_upload");
         if (!connector.IsActive) throw new ConflictException("The connector is inactive; activate it to sync.", "connector_inactive");
@@ -42,8 +41,7 @@ public sealed class SyncService(
     public async Task<SyncJobResponse> UploadManifestAsync(string spaceSlug, Guid connectorId, Stream body, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
-        var connector = await db.Connectors.AsNoTracking().SingleOrDefaultAsync(c => c.Id == connectorId && c.SpaceId == space.SpaceId, ct)
-                        ?? throw new NotFoundException("Connector", connectorId.ToString());
+        var connector = await db.Connectors.AsNoTracking().FindInSpaceAsync(space, connectorId, ct);
         if (connector.Platform != ConnectorPlatforms.DbtManifest)
             throw new ConflictException($"Only dbt_manifest connectors take a manifest; this one is {connector.Platform}.", "wrong_platform");
         if (!connector.IsActive) throw new ConflictException("The connector is inactive; activate it to sync.", "connector_inactive");
@@ -124,10 +122,13 @@ public sealed class SyncService(
         foreach (var job in active)
         {
             var instance = await durable.GetInstanceAsync(job.InstanceId!, ct);
-            if (instance is { IsRunning: true } || instance?.RuntimeStatus == OrchestrationRuntimeStatus.Pending) continue;
+            if (instance is not null && InFlight(instance)) continue;
             await runner.FailJobAsync(job.Id, "The sync's orchestration ended without recording an outcome.", ct);
         }
     }
+
+    private static bool InFlight(OrchestrationMetadata instance)
+        => instance.IsRunning || instance.RuntimeStatus == OrchestrationRuntimeStatus.Pending;
 
     /// <summary>Schedules the orchestration; when that fails the job is failed, so it never blocks the connector.</summary>
     private async Task LaunchAsync(SyncJob job, DurableTaskClient durable, CancellationToken ct)
@@ -138,7 +139,7 @@ public sealed class SyncService(
             var existing = await durable.GetInstanceAsync(instanceId, ct);
             if (existing is not null)
             {
-                if (existing.IsRunning || existing.RuntimeStatus == OrchestrationRuntimeStatus.Pending)
+                if (InFlight(existing))
                 {
                     await runner.FailJobAsync(job.Id, "An earlier run of this connector is still active in the orchestration store.", ct);
                     throw new ConflictException("The connector is already syncing.", "sync_in_progress");

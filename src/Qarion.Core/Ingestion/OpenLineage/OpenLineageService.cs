@@ -97,11 +97,10 @@ public sealed class OpenLineageService(QarionDbContext db, SpaceAccess access, C
         if (match is not null) return (match, false);
 
         var display = name.Split('.', '/').LastOrDefault(s => s.Length > 0) ?? name;
-        var taken = await db.Products.AsNoTracking().Where(p => p.SpaceId == space.SpaceId && p.Slug.StartsWith(CatalogMerger.Slugify(display)))
-            .Select(p => p.Slug).ToListAsync(ct);
-        var slug = CatalogMerger.Slugify(display);
-        for (var n = 2; taken.Contains(slug) || db.ChangeTracker.Entries<DataProduct>().Any(e => e.Entity.Slug == slug); n++)
-            slug = CatalogMerger.Slugify($"{display}-{n}");
+        var baseSlug = CatalogMerger.Slugify(display);
+        var taken = (await db.Products.AsNoTracking().Where(p => p.SpaceId == space.SpaceId && p.Slug.StartsWith(baseSlug))
+            .Select(p => p.Slug).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+        var slug = CatalogMerger.FreeSlug([baseSlug], s => taken.Contains(s) || db.ChangeTracker.Entries<DataProduct>().Any(e => e.Entity.Slug == s));
         var product = new DataProduct
         {
             SpaceId = space.SpaceId,
