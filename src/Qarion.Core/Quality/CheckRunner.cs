@@ -95,8 +95,8 @@ public sealed class CheckRunner(TimeProvider clock)
             {
                 case ReconciliationConfig r:
                 {
-                    var left = Scalar(check.Queries[0], results[0], "left");
-                    var right = Scalar(check.Queries[1], results[1], "right");
+                    var left = Scalar(results[0], "left");
+                    var right = Scalar(results[1], "right");
                     if (left is null || right is null) return CheckOutcome.Error("A reconciliation side measured no value (NULL)", sql);
                     var difference = Math.Abs(left.Value - right.Value);
                     var scale = Math.Max(Math.Abs(left.Value), Math.Abs(right.Value));
@@ -119,7 +119,7 @@ public sealed class CheckRunner(TimeProvider clock)
                 value = Number(rows[0][0]);
                 total = Number(rows[0][1]);
             }
-            else value = Scalar(query, rows, "sql");
+            else value = Scalar(rows, "sql");
             var critical = definition.Critical ?? DefaultCritical(definition);
             var evaluated = ThresholdEvaluation.Evaluate(value, total, definition.Warning, critical);
             return new(evaluated.Status, value, total, sql, evaluated.Message, []);
@@ -216,11 +216,10 @@ public sealed class CheckRunner(TimeProvider clock)
     }
 
     /// <summary>sql_metric must return exactly one row of one numeric column; the built-in queries always do.</summary>
-    private static double? Scalar(CompiledQuery query, List<object?[]> rows, string side)
+    private static double? Scalar(List<object?[]> rows, string side)
     {
         if (rows.Count != 1) throw new CheckResultException($"The {side} query returned {(rows.Count == 0 ? "no rows" : "more than one row")}; it must return exactly one");
         if (rows[0].Length != 1) throw new CheckResultException($"The {side} query returned {rows[0].Length} columns; it must return exactly one");
-        _ = query;
         return Number(rows[0][0]);
     }
 
@@ -248,9 +247,8 @@ public sealed class CheckRunner(TimeProvider clock)
 
     private static string Describe(Exception ex, PostgresSourceConfig source)
     {
-        if (ex is PostgresException pg || ex.InnerException is PostgresException)
+        if (Find<PostgresException>(ex) is { } pg)
         {
-            pg = ex as PostgresException ?? (PostgresException)ex.InnerException!;
             return pg.SqlState switch
             {
                 PostgresErrorCodes.QueryCanceled when pg.MessageText.Contains("statement timeout", StringComparison.Ordinal) =>
@@ -264,6 +262,14 @@ public sealed class CheckRunner(TimeProvider clock)
             : $"Could not run the check on {source.Host}:{source.Port}: {ex.Message}";
     }
 
+    private static T? Find<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+            if (ex is T found) return found;
+        return null;
+    }
+
+    /// <summary>The last line of defence: no message leaves with the password in it, whatever put it there.</summary>
     private static string Scrub(string message, string? password)
         => string.IsNullOrEmpty(password) ? message : message.Replace(password, "***", StringComparison.Ordinal);
 }
