@@ -15,21 +15,41 @@ namespace Qarion.Core.Quality;
 /// </summary>
 public sealed class CheckRunner(TimeProvider clock)
 {
-    public async Task<CheckOutcome> RunAsync(CompiledCheck check, PostgresSourceConfig source, PostgresCredentials creds, CancellationToken ct)
+    public Task<CheckOutcome> RunAsync(CompiledCheck check, PostgresSourceConfig source, PostgresCredentials creds, CancellationToken ct)
+        => RunAsync(check, source, creds, right: null, ct);
+
+    /// <summary>
+    /// Runs <paramref name="check"/>; a reconciliation given a <paramref name="right"/> source reads its right
+    /// side there (two connectors), each side in its own read-only transaction.
+    /// </summary>
+    public async Task<CheckOutcome> RunAsync(
+        CompiledCheck check, PostgresSourceConfig source, PostgresCredentials creds,
+        (PostgresSourceConfig Source, PostgresCredentials Credentials)? right, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(creds);
+        if (right is not null && check.Queries.Count != 2)
+            throw new ArgumentException("Only a reconciliation reads a second source", nameof(right));
         var started = clock.GetTimestamp();
         CheckOutcome outcome;
+        // Which source is being read, so a failure names the right host and scrubs the right password.
+        var (current, currentCreds) = (source, creds);
         try
         {
-            var rows = await QueryAsync(check.Queries, source, creds, ct);
+            List<List<object?[]>> rows;
+            if (right is { } other)
+            {
+                rows = await QueryAsync(check.Queries.Take(1).ToList(), source, creds, ct);
+                (current, currentCreds) = other;
+                rows.AddRange(await QueryAsync(check.Queries.Skip(1).ToList(), other.Source, other.Credentials, ct));
+            }
+            else rows = await QueryAsync(check.Queries, source, creds, ct);
             outcome = Evaluate(check, rows);
         }
         catch (Exception ex) when (IsSourceFailure(ex, ct))
         {
-            outcome = CheckOutcome.Error(Scrub(Describe(ex, source), creds.Password), check.Sql);
+            outcome = CheckOutcome.Error(Scrub(Describe(ex, current), currentCreds.Password), check.Sql);
         }
         return outcome with { Duration = clock.GetElapsedTime(started) };
     }

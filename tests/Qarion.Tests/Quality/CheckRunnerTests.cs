@@ -233,6 +233,27 @@ public sealed class CheckRunnerTests(CheckRunnerFixture fixture) : IClassFixture
         Assert.Equal(CheckStatus.Fail, (await fixture.RunAsync(Chinook, relative with { Kind = ToleranceKind.Absolute, Tolerance = 2 })).Status);
     }
 
+    [Fact]
+    public async Task Reconciliation_can_read_its_sides_from_two_sources()
+    {
+        // Chinook's 2240 invoice lines against a scratch table's 5 rows: a difference of 2235.
+        var config = new ReconciliationConfig(new RowCountConfig(new("public", "invoice_line")),
+            new RowCountConfig(new("public", "all_nulls")), ToleranceKind.Absolute, 0);
+        var compiled = PostgresCheckDialect.Instance.Compile(new CheckDefinition(config));
+        var (left, leftCreds) = Ingestion.PostgresScraperFixture.Source(Chinook);
+        var right = Ingestion.PostgresScraperFixture.Source(Edges);
+
+        var outcome = await fixture.Runner.RunAsync(compiled, left, leftCreds, right, default);
+        Assert.Equal((CheckStatus.Fail, 2235d), Of(outcome));
+        Assert.Equal("left 2240, right 5", outcome.Message);
+
+        // A failing right side names its own source.
+        var unreachable = await fixture.Runner.RunAsync(compiled, left, leftCreds,
+            (right.Config with { Host = "127.0.0.1", Port = 1, ConnectTimeoutSeconds = 2 }, right.Credentials), default);
+        Assert.Equal(CheckStatus.Error, unreachable.Status);
+        Assert.Contains("127.0.0.1:1", unreachable.Message, StringComparison.Ordinal);
+    }
+
     // ------------------------------------------------------------ edge cases ----
 
     [Fact]
