@@ -70,4 +70,11 @@ public static class JsonNames
 {
     /// <summary>The same snake_case the API's JSON uses (System.Text.Json's SnakeCaseLower).</summary>
     public static string ToSnakeCase(string name) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+
+    /// <summary>How the core writes JSON it stores (outbox payloads, execution details): snake_case names and enums.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions SerializerOptions = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower) },
+    };
 }

@@ -27,6 +27,20 @@ public class QarionDbContext(DbContextOptions<QarionDbContext> options, TimeProv
     public DbSet<Ingestion.SyncSnapshot> SyncSnapshots => Set<Ingestion.SyncSnapshot>();
     public DbSet<Ingestion.SchemaChange> SchemaChanges => Set<Ingestion.SchemaChange>();
     public DbSet<Ingestion.SourceTest> SourceTests => Set<Ingestion.SourceTest>();
+    public DbSet<Quality.QualityCheck> QualityChecks => Set<Quality.QualityCheck>();
+    public DbSet<Quality.CheckProduct> CheckProducts => Set<Quality.CheckProduct>();
+    public DbSet<Quality.CheckExecution> CheckExecutions => Set<Quality.CheckExecution>();
+    public DbSet<Quality.ProductQualityScore> ProductQualityScores => Set<Quality.ProductQualityScore>();
+    public DbSet<Quality.QualityAlert> QualityAlerts => Set<Quality.QualityAlert>();
+    public DbSet<Quality.AlertAnnotation> AlertAnnotations => Set<Quality.AlertAnnotation>();
+    public DbSet<Issues.Issue> Issues => Set<Issues.Issue>();
+    public DbSet<Issues.IssueProduct> IssueProducts => Set<Issues.IssueProduct>();
+    public DbSet<Issues.IssueComment> IssueComments => Set<Issues.IssueComment>();
+    public DbSet<Issues.IssueEvent> IssueEvents => Set<Issues.IssueEvent>();
+    public DbSet<Contracts.DataContract> DataContracts => Set<Contracts.DataContract>();
+    public DbSet<Contracts.ContractConsumer> ContractConsumers => Set<Contracts.ContractConsumer>();
+    public DbSet<Contracts.ContractViolation> ContractViolations => Set<Contracts.ContractViolation>();
+    public DbSet<Outbox.OutboxEvent> OutboxEvents => Set<Outbox.OutboxEvent>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -453,6 +453,202 @@ namespace Qarion.Core.Persistence.Migrations
                     b.ToTable("tags", (string)null);
                 });
 
+            modelBuilder.Entity("Qarion.Core.Contracts.ContractConsumer", b =>
+                {
+                    b.Property<Guid>("ContractId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("contract_id");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.HasKey("ContractId", "ProductId")
+                        .HasName("pk_contract_consumers");
+
+                    b.HasIndex("ProductId")
+                        .HasDatabaseName("ix_contract_consumers_product_id");
+
+                    b.ToTable("contract_consumers", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Contracts.ContractViolation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<double?>("Actual")
+                        .HasColumnType("double precision")
+                        .HasColumnName("actual");
+
+                    b.Property<Guid>("ContractId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("contract_id");
+
+                    b.Property<double?>("Expected")
+                        .HasColumnType("double precision")
+                        .HasColumnName("expected");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("message");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<string>("Severity")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("severity");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Term")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("term");
+
+                    b.HasKey("Id")
+                        .HasName("pk_contract_violations");
+
+                    b.HasIndex("ContractId", "OccurredAt")
+                        .HasDatabaseName("ix_contract_violations_contract_id_occurred_at");
+
+                    b.HasIndex("ContractId", "Term")
+                        .IsUnique()
+                        .HasDatabaseName("ux_contract_violations_open")
+                        .HasFilter("resolved_at IS NULL");
+
+                    b.ToTable("contract_violations", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Contracts.DataContract", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<double?>("AvailabilityPercent")
+                        .HasColumnType("double precision")
+                        .HasColumnName("availability_percent");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by_id");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("description");
+
+                    b.Property<DateTimeOffset?>("EffectiveFrom")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("effective_from");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<double?>("FreshnessHours")
+                        .HasColumnType("double precision")
+                        .HasColumnName("freshness_hours");
+
+                    b.Property<DateTimeOffset?>("LastEvaluatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_evaluated_at");
+
+                    b.Property<double?>("MinQualityScore")
+                        .HasColumnType("double precision")
+                        .HasColumnName("min_quality_score");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<Guid>("ProducerProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("producer_product_id");
+
+                    b.Property<string>("SlaDetails")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("sla_details");
+
+                    b.Property<string>("SlaStatus")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("sla_status");
+
+                    b.Property<string>("Slug")
+                        .IsRequired()
+                        .HasMaxLength(120)
+                        .HasColumnType("character varying(120)")
+                        .HasColumnName("slug");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.Property<int>("WindowDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("window_days");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_contracts");
+
+                    b.HasIndex("LastEvaluatedAt")
+                        .HasDatabaseName("ix_data_contracts_active")
+                        .HasFilter("status = 'active'");
+
+                    b.HasIndex("ProducerProductId")
+                        .HasDatabaseName("ix_data_contracts_producer_product_id");
+
+                    b.HasIndex("SpaceId", "Slug")
+                        .IsUnique()
+                        .HasDatabaseName("ix_data_contracts_space_id_slug");
+
+                    b.ToTable("data_contracts", (string)null);
+                });
+
             modelBuilder.Entity("Qarion.Core.Identity.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")
@@ -931,6 +1127,213 @@ namespace Qarion.Core.Persistence.Migrations
                     b.ToTable("sync_snapshots", (string)null);
                 });
 
+            modelBuilder.Entity("Qarion.Core.Issues.Issue", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid?>("AlertId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("alert_id");
+
+                    b.Property<Guid?>("AssigneeId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("assignee_id");
+
+                    b.Property<Guid?>("CheckId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("check_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)")
+                        .HasColumnName("description");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("integer")
+                        .HasColumnName("number");
+
+                    b.Property<string>("Priority")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("priority");
+
+                    b.Property<Guid?>("ReporterId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("reporter_id");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("title");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_issues");
+
+                    b.HasIndex("AlertId")
+                        .HasDatabaseName("ix_issues_alert_id");
+
+                    b.HasIndex("AssigneeId")
+                        .HasDatabaseName("ix_issues_assignee_id");
+
+                    b.HasIndex("CheckId")
+                        .HasDatabaseName("ix_issues_check_id");
+
+                    b.HasIndex("SpaceId", "Number")
+                        .IsUnique()
+                        .HasDatabaseName("ix_issues_space_id_number");
+
+                    b.HasIndex("SpaceId", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_issues_space_id_status_created_at");
+
+                    b.ToTable("issues", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueComment", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid?>("AuthorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("author_id");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)")
+                        .HasColumnName("body");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("IssueId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("issue_id");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_issue_comments");
+
+                    b.HasIndex("IssueId", "CreatedAt")
+                        .HasDatabaseName("ix_issue_comments_issue_id_created_at");
+
+                    b.ToTable("issue_comments", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueEvent", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid?>("ActorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("actor_id");
+
+                    b.Property<Guid>("IssueId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("issue_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("NewValue")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("new_value");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<string>("OldValue")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("old_value");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_issue_events");
+
+                    b.HasIndex("IssueId", "OccurredAt")
+                        .HasDatabaseName("ix_issue_events_issue_id_occurred_at");
+
+                    b.ToTable("issue_events", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueProduct", b =>
+                {
+                    b.Property<Guid>("IssueId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("issue_id");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.HasKey("IssueId", "ProductId")
+                        .HasName("pk_issue_products");
+
+                    b.HasIndex("ProductId")
+                        .HasDatabaseName("ix_issue_products_product_id");
+
+                    b.ToTable("issue_products", (string)null);
+                });
+
             modelBuilder.Entity("Qarion.Core.Lineage.LineageEdge", b =>
                 {
                     b.Property<Guid>("Id")
@@ -989,6 +1392,546 @@ namespace Qarion.Core.Persistence.Migrations
                         {
                             t.HasCheckConstraint("ck_lineage_edges_not_self", "upstream_id <> downstream_id");
                         });
+                });
+
+            modelBuilder.Entity("Qarion.Core.Outbox.OutboxEvent", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset?>("DispatchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dispatched_at");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("event_type");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("payload");
+
+                    b.Property<Guid?>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_outbox_events");
+
+                    b.HasIndex("OccurredAt")
+                        .HasDatabaseName("ix_outbox_events_pending")
+                        .HasFilter("dispatched_at IS NULL");
+
+                    b.ToTable("outbox_events", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.AlertAnnotation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AlertId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("alert_id");
+
+                    b.Property<Guid?>("AuthorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("author_id");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("body");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_alert_annotations");
+
+                    b.HasIndex("AlertId", "CreatedAt")
+                        .HasDatabaseName("ix_alert_annotations_alert_id_created_at");
+
+                    b.ToTable("alert_annotations", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.CheckExecution", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<Guid>("CheckId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("check_id");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Details")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("details");
+
+                    b.Property<int?>("DurationMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<string>("IdempotencyKey")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<string>("IgnoreReason")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("ignore_reason");
+
+                    b.Property<DateTimeOffset?>("IgnoredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ignored_at");
+
+                    b.Property<Guid?>("IgnoredById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("ignored_by_id");
+
+                    b.Property<bool>("IsIgnored")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_ignored");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("message");
+
+                    b.Property<double?>("Metric")
+                        .HasColumnType("double precision")
+                        .HasColumnName("metric");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Sql")
+                        .HasColumnType("text")
+                        .HasColumnName("sql");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<double?>("Total")
+                        .HasColumnType("double precision")
+                        .HasColumnName("total");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("trigger");
+
+                    b.Property<Guid?>("TriggeredById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("triggered_by_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_check_executions");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_check_executions_pending")
+                        .HasFilter("status IN ('queued', 'running')");
+
+                    b.HasIndex("CheckId", "CreatedAt")
+                        .HasDatabaseName("ix_check_executions_check_id_created_at");
+
+                    b.HasIndex("SpaceId", "CreatedAt")
+                        .HasDatabaseName("ix_check_executions_space_id_created_at");
+
+                    b.HasIndex("SpaceId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_check_executions_space_id_idempotency_key");
+
+                    b.ToTable("check_executions", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.CheckProduct", b =>
+                {
+                    b.Property<Guid>("CheckId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("check_id");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
+                    b.HasKey("CheckId", "ProductId")
+                        .HasName("pk_check_products");
+
+                    b.HasIndex("ProductId")
+                        .HasDatabaseName("ix_check_products_product_id");
+
+                    b.ToTable("check_products", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.ProductQualityScore", b =>
+                {
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<int>("Errored")
+                        .HasColumnType("integer")
+                        .HasColumnName("errored");
+
+                    b.Property<int>("Failing")
+                        .HasColumnType("integer")
+                        .HasColumnName("failing");
+
+                    b.Property<string>("Health")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("health");
+
+                    b.Property<int>("Passing")
+                        .HasColumnType("integer")
+                        .HasColumnName("passing");
+
+                    b.Property<double?>("Score")
+                        .HasColumnType("double precision")
+                        .HasColumnName("score");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<int>("Warning")
+                        .HasColumnType("integer")
+                        .HasColumnName("warning");
+
+                    b.HasKey("ProductId")
+                        .HasName("pk_product_quality_scores");
+
+                    b.HasIndex("SpaceId")
+                        .HasDatabaseName("ix_product_quality_scores_space_id");
+
+                    b.ToTable("product_quality_scores", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.QualityAlert", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("AcknowledgedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("acknowledged_at");
+
+                    b.Property<Guid?>("AcknowledgedById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("acknowledged_by_id");
+
+                    b.Property<bool>("AutoResolved")
+                        .HasColumnType("boolean")
+                        .HasColumnName("auto_resolved");
+
+                    b.Property<Guid>("CheckId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("check_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("IssueId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("issue_id");
+
+                    b.Property<Guid>("LastExecutionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("last_execution_id");
+
+                    b.Property<DateTimeOffset>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("message");
+
+                    b.Property<int>("Occurrences")
+                        .HasColumnType("integer")
+                        .HasColumnName("occurrences");
+
+                    b.Property<Guid>("ProductId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("product_id");
+
+                    b.Property<DateTimeOffset>("RaisedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("raised_at");
+
+                    b.Property<Guid>("RaisedByExecutionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("raised_by_execution_id");
+
+                    b.Property<string>("RaisedStatus")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("raised_status");
+
+                    b.Property<string>("ResolutionNote")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("resolution_note");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<Guid?>("ResolvedById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("resolved_by_id");
+
+                    b.Property<string>("Severity")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("severity");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("title");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_quality_alerts");
+
+                    b.HasIndex("ProductId")
+                        .HasDatabaseName("ix_quality_alerts_product_id");
+
+                    b.HasIndex("CheckId", "ProductId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_quality_alerts_one_open")
+                        .HasFilter("status <> 'resolved'");
+
+                    b.HasIndex("SpaceId", "Status", "RaisedAt")
+                        .HasDatabaseName("ix_quality_alerts_space_id_status_raised_at");
+
+                    b.ToTable("quality_alerts", (string)null);
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.QualityCheck", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("ArchivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("archived_at");
+
+                    b.Property<string>("CheckType")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("check_type");
+
+                    b.Property<string>("Config")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("config");
+
+                    b.Property<Guid?>("ConnectorId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("connector_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by_id");
+
+                    b.Property<string>("CriticalThreshold")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("critical_threshold");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("FieldName")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("field_name");
+
+                    b.Property<bool>("IsActive")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_active");
+
+                    b.Property<bool>("IsArchived")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_archived");
+
+                    b.Property<DateTimeOffset?>("LastRunAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_run_at");
+
+                    b.Property<string>("LastStatus")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("last_status");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset?>("NextRunAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_run_at");
+
+                    b.Property<string>("Schedule")
+                        .HasMaxLength(120)
+                        .HasColumnType("character varying(120)")
+                        .HasColumnName("schedule");
+
+                    b.Property<string>("Severity")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Slug")
+                        .IsRequired()
+                        .HasMaxLength(120)
+                        .HasColumnType("character varying(120)")
+                        .HasColumnName("slug");
+
+                    b.Property<Guid?>("SourceTestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("source_test_id");
+
+                    b.Property<Guid>("SpaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("space_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.Property<string>("WarningThreshold")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("warning_threshold");
+
+                    b.HasKey("Id")
+                        .HasName("pk_quality_checks");
+
+                    b.HasIndex("ConnectorId")
+                        .HasDatabaseName("ix_quality_checks_connector_id");
+
+                    b.HasIndex("NextRunAt")
+                        .HasDatabaseName("ix_quality_checks_next_run_at")
+                        .HasFilter("is_active AND NOT is_archived AND next_run_at IS NOT NULL");
+
+                    b.HasIndex("SourceTestId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_quality_checks_source_test_id")
+                        .HasFilter("source_test_id IS NOT NULL");
+
+                    b.HasIndex("SpaceId", "CreatedAt")
+                        .HasDatabaseName("ix_quality_checks_space_id_created_at");
+
+                    b.HasIndex("SpaceId", "Slug")
+                        .IsUnique()
+                        .HasDatabaseName("ix_quality_checks_space_id_slug");
+
+                    b.ToTable("quality_checks", (string)null);
                 });
 
             modelBuilder.Entity("Qarion.Core.Spaces.Space", b =>
@@ -1176,6 +2119,50 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasConstraintName("fk_tags_spaces_space_id");
                 });
 
+            modelBuilder.Entity("Qarion.Core.Contracts.ContractConsumer", b =>
+                {
+                    b.HasOne("Qarion.Core.Contracts.DataContract", null)
+                        .WithMany()
+                        .HasForeignKey("ContractId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contract_consumers_data_contracts_contract_id");
+
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contract_consumers_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Contracts.ContractViolation", b =>
+                {
+                    b.HasOne("Qarion.Core.Contracts.DataContract", null)
+                        .WithMany()
+                        .HasForeignKey("ContractId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contract_violations_data_contracts_contract_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Contracts.DataContract", b =>
+                {
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProducerProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_data_contracts_data_products_producer_product_id");
+
+                    b.HasOne("Qarion.Core.Spaces.Space", null)
+                        .WithMany()
+                        .HasForeignKey("SpaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_data_contracts_spaces_space_id");
+                });
+
             modelBuilder.Entity("Qarion.Core.Identity.ApiKey", b =>
                 {
                     b.HasOne("Qarion.Core.Identity.User", "User")
@@ -1245,6 +2232,65 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasConstraintName("fk_sync_snapshots_sync_jobs_job_id");
                 });
 
+            modelBuilder.Entity("Qarion.Core.Issues.Issue", b =>
+                {
+                    b.HasOne("Qarion.Core.Quality.QualityAlert", null)
+                        .WithMany()
+                        .HasForeignKey("AlertId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_issues_quality_alerts_alert_id");
+
+                    b.HasOne("Qarion.Core.Quality.QualityCheck", null)
+                        .WithMany()
+                        .HasForeignKey("CheckId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_issues_quality_checks_check_id");
+
+                    b.HasOne("Qarion.Core.Spaces.Space", null)
+                        .WithMany()
+                        .HasForeignKey("SpaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_issues_spaces_space_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueComment", b =>
+                {
+                    b.HasOne("Qarion.Core.Issues.Issue", null)
+                        .WithMany()
+                        .HasForeignKey("IssueId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_issue_comments_issues_issue_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueEvent", b =>
+                {
+                    b.HasOne("Qarion.Core.Issues.Issue", null)
+                        .WithMany()
+                        .HasForeignKey("IssueId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_issue_events_issues_issue_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Issues.IssueProduct", b =>
+                {
+                    b.HasOne("Qarion.Core.Issues.Issue", null)
+                        .WithMany()
+                        .HasForeignKey("IssueId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_issue_products_issues_issue_id");
+
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_issue_products_data_products_product_id");
+                });
+
             modelBuilder.Entity("Qarion.Core.Lineage.LineageEdge", b =>
                 {
                     b.HasOne("Qarion.Core.Catalog.DataProduct", "Downstream")
@@ -1270,6 +2316,92 @@ namespace Qarion.Core.Persistence.Migrations
                     b.Navigation("Downstream");
 
                     b.Navigation("Upstream");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.AlertAnnotation", b =>
+                {
+                    b.HasOne("Qarion.Core.Quality.QualityAlert", null)
+                        .WithMany()
+                        .HasForeignKey("AlertId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_alert_annotations_quality_alerts_alert_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.CheckExecution", b =>
+                {
+                    b.HasOne("Qarion.Core.Quality.QualityCheck", null)
+                        .WithMany()
+                        .HasForeignKey("CheckId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_check_executions_quality_checks_check_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.CheckProduct", b =>
+                {
+                    b.HasOne("Qarion.Core.Quality.QualityCheck", null)
+                        .WithMany()
+                        .HasForeignKey("CheckId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_check_products_quality_checks_check_id");
+
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_check_products_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.ProductQualityScore", b =>
+                {
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithOne()
+                        .HasForeignKey("Qarion.Core.Quality.ProductQualityScore", "ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_product_quality_scores_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.QualityAlert", b =>
+                {
+                    b.HasOne("Qarion.Core.Quality.QualityCheck", null)
+                        .WithMany()
+                        .HasForeignKey("CheckId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_quality_alerts_quality_checks_check_id");
+
+                    b.HasOne("Qarion.Core.Catalog.DataProduct", null)
+                        .WithMany()
+                        .HasForeignKey("ProductId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_quality_alerts_data_products_product_id");
+                });
+
+            modelBuilder.Entity("Qarion.Core.Quality.QualityCheck", b =>
+                {
+                    b.HasOne("Qarion.Core.Ingestion.Connector", null)
+                        .WithMany()
+                        .HasForeignKey("ConnectorId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_quality_checks_connectors_connector_id");
+
+                    b.HasOne("Qarion.Core.Ingestion.SourceTest", null)
+                        .WithMany()
+                        .HasForeignKey("SourceTestId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_quality_checks_source_tests_source_test_id");
+
+                    b.HasOne("Qarion.Core.Spaces.Space", null)
+                        .WithMany()
+                        .HasForeignKey("SpaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_quality_checks_spaces_space_id");
                 });
 
             modelBuilder.Entity("Qarion.Core.Spaces.SpaceMembership", b =>
