@@ -56,6 +56,12 @@ public static class QarionCoreExtensions
         services.AddScoped<Search.SearchService>();
         services.AddScoped<Audit.AuditService>();
 
+        services.AddSingleton<Quality.CheckRunner>();
+        services.AddSingleton<Quality.CheckMessages>();
+        services.AddScoped<Quality.ExecutionRecorder>();
+        services.AddScoped<Quality.CheckExecutor>();
+        services.AddScoped<Quality.ExecutionService>();
+
         services.AddOptions<Ingestion.IngestionOptions>().Bind(configuration.GetSection(Ingestion.IngestionOptions.Section));
         services.AddSingleton<Ingestion.CredentialProtector>();
         services.AddSingleton<Ingestion.Postgres.PostgresScraper>();

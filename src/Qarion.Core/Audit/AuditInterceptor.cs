@@ -21,6 +21,8 @@ public sealed class AuditInterceptor(CurrentUser user) : SaveChangesInterceptor
     private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
     {
         "SecretHash", "Version", "UpdatedAt", "CreatedAt", "LastUsedAt", "ManualAttributes",
+        // Scheduling and run bookkeeping (a check run or a scheduler tick is not an edit).
+        "NextRunAt", "LastStatus", "LastRunAt",
     };
 
     /// <summary>Secrets: the log says whether one was set or changed, never its value (not even encrypted).</summary>

@@ -17,13 +17,14 @@ public sealed record ProductResponse(
     IReadOnlyList<TagRef> Tags, GovernanceResponse Governance,
     bool IsArchived, DateTimeOffset? ArchivedAt, bool IsStale, DateTimeOffset? StaleSince, bool IsDiscovered,
     int FieldCount, IReadOnlyList<string> ManualAttributes,
+    Quality.QualitySummary? Quality,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, uint Version);
 
 /// <summary>The list view of a product: no documentation, no field list.</summary>
 public sealed record ProductSummary(
     Guid Id, string Slug, string Name, string? Description, string ProductType, string? HostingLocation,
     Criticality? Criticality, Sensitivity? Sensitivity, IReadOnlyList<TagRef> Tags, Guid? OwnerId,
-    bool IsArchived, bool IsStale, DateTimeOffset UpdatedAt, uint Version);
+    bool IsArchived, bool IsStale, double? QualityScore, DateTimeOffset UpdatedAt, uint Version);
 
 public sealed record CreateProductRequest
 {

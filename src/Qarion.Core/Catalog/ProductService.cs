@@ -101,7 +101,9 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
             .Select(p => new ProductSummary(
                 p.Id, p.Slug, p.Name, p.Description, p.ProductType, p.HostingLocation, p.Criticality, p.Sensitivity,
                 p.Tags.OrderBy(t => t.Tag.Name).Select(t => new TagRef(t.TagId, t.Tag.Name, t.Tag.Color)).ToList(),
-                p.OwnerId, p.IsArchived, p.IsStale, p.UpdatedAt, p.Version))
+                p.OwnerId, p.IsArchived, p.IsStale,
+                db.ProductQualityScores.Where(q => q.ProductId == p.Id).Select(q => q.Score).FirstOrDefault(),
+                p.UpdatedAt, p.Version))
             .ToListAsync(ct);
         var order = ids.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
         return new Paged<ProductSummary>(rows.OrderBy(r => order[r.Id]).ToList(), total, page.Page, page.Size);
@@ -209,6 +211,8 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
             db.Users.Where(u => u.Id == p.DataArchitectId).Select(u => new UserRef(u.Id, u.Email, u.DisplayName)).FirstOrDefault()),
         p.IsArchived, p.ArchivedAt, p.IsStale, p.StaleSince, p.IsDiscovered,
         p.Fields.Count, p.ManualAttributes,
+        db.ProductQualityScores.Where(q => q.ProductId == p.Id)
+            .Select(q => new Quality.QualitySummary(q.Score, q.Health, q.ComputedAt)).FirstOrDefault(),
         p.CreatedAt, p.UpdatedAt, p.Version);
 
     private static void ApplyGovernance(DataProduct product, Optional<Guid?> owner, Optional<Guid?> steward, Optional<Guid?> custodian, Optional<Guid?> architect)

@@ -183,7 +183,7 @@ public enum ToleranceKind
 /// Two scalar metrics (each any config producing one number: row_count, sql_metric, an aggregate range_check…)
 /// compared with a tolerance. The metric is the difference (absolute or relative, per <see cref="Kind"/>).
 /// </summary>
-public sealed record ReconciliationConfig(CheckConfig Left, CheckConfig Right, ToleranceKind Kind, decimal Tolerance) : CheckConfig
+public sealed record ReconciliationConfig(CheckConfig Left, CheckConfig Right, ToleranceKind Kind, decimal Tolerance, Guid? RightConnectorId = null) : CheckConfig
 {
     [System.Text.Json.Serialization.JsonIgnore] public override string Type => CheckTypes.Reconciliation;
 }

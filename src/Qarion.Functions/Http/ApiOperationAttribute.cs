@@ -68,6 +68,10 @@ public static class QueryParameters
         new("from", typeof(DateTimeOffset), "Entries at or after this instant."),
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
-        new("status", typeof(string), "A sync job status: queued, running, succeeded or failed."),
+        new("status", typeof(string), "A status to filter by; the operation says which values it takes."),
+        new("product", typeof(string), "A product's id or slug."),
+        new("trigger", typeof(string), "manual, schedule, api or person."),
+        new("ignored", typeof(bool), "true: only ignored executions; false: only counted ones (default both)."),
+        new("days", typeof(int), "The window in days, 1 to 366 (default 30).", Minimum: 1, Maximum: 366),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }
