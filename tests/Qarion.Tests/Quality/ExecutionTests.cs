@@ -107,4 +107,137 @@ public sealed class ExecutionTests(QualityFixture app) : IClassFixture<QualityFi
         Assert.Equal(2, alerts.Count);
         Assert.Single(alerts, a => a.Status == AlertStatus.Active);
     }
+
+    [Fact]
+    public async Task A_redelivered_message_and_a_repeated_idempotency_key_never_make_a_second_execution()
+    {
+        var check = await app.AddCheckAsync("album-rows", app.Chinook, ["album"], new RowCountConfig(new TableRef("public", "album")));
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = "deploy-42" };
+
+        var first = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/album-rows/run", new { }, key);
+        var second = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/album-rows/run", new { }, key);
+
+        Assert.Equal((202, 200), (first.Status, second.Status));
+        Assert.Equal(first.Json.GetProperty("execution_id").GetGuid(), second.Json.GetProperty("execution_id").GetGuid());
+        // Both requests sent a message (the second because the run was still queued): the same execution twice.
+        var messages = (await app.Queue.ReceiveMessagesAsync(maxMessages: 10)).Value;
+        Assert.Equal(2, messages.Length);
+        foreach (var message in messages) await app.DeliverAsync(message);
+        await app.DeliverAsync(messages[0]);
+
+        var executions = await app.QueryAsync(db => db.CheckExecutions.Where(e => e.CheckId == check.Id));
+        var execution = Assert.Single(executions);
+        Assert.Equal((ExecutionStatus.Pass, 347.0), (execution.Status, execution.Metric));
+        var third = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/album-rows/run", new { }, key);
+        Assert.Equal((200, "pass"), (third.Status, third.Json.Str("status")));
+        // The third request found the run complete and sent nothing.
+        Assert.Empty((await app.Queue.PeekMessagesAsync(maxMessages: 10)).Value);
+        foreach (var message in messages) await app.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+
+        var bad = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/album-rows/run", new { }, new Dictionary<string, string> { ["Idempotency-Key"] = "no spaces allowed" });
+        Assert.Equal((422, "idempotency_key_invalid"), (bad.Status, bad.ErrorType()));
+    }
+
+    [Fact]
+    public async Task A_poisoned_message_is_recorded_as_an_error_and_a_late_delivery_changes_nothing()
+    {
+        var check = await app.AddCheckAsync("genre-rows", app.Chinook, ["genre"], new RowCountConfig(new TableRef("public", "genre")));
+        var run = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/genre-rows/run", new { });
+        var message = Assert.Single((await app.Queue.ReceiveMessagesAsync(maxMessages: 10)).Value);
+        // What the host does after maxDequeueCount failed deliveries: the same body on <queue>-poison.
+        await app.PoisonQueue.SendMessageAsync(message.Body);
+        await app.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+        var poisoned = Assert.Single((await app.PoisonQueue.ReceiveMessagesAsync(maxMessages: 10)).Value);
+
+        await app.DeliverPoisonAsync(poisoned);
+
+        var execution = (await app.Admin.GetAsync(run.Json.Str("status_url"))).Json;
+        Assert.Equal("error", execution.Str("status"));
+        Assert.Contains("poison queue", execution.Str("message"), StringComparison.Ordinal);
+        var alert = Assert.Single(await AlertsAsync(check.Id));
+        Assert.Equal(ExecutionStatus.Error, alert.RaisedStatus);
+        Assert.Equal("genre rows could not run on genre", alert.Title);
+
+        // The original message arriving late (or the poison message twice) leaves the recorded result alone.
+        await app.DeliverAsync(message);
+        await app.DeliverPoisonAsync(poisoned);
+        var after = Assert.Single(await app.QueryAsync(db => db.CheckExecutions.Where(e => e.CheckId == check.Id)));
+        Assert.Equal((ExecutionStatus.Error, execution.GetProperty("completed_at").GetDateTimeOffset()), (after.Status, after.CompletedAt!.Value));
+        Assert.Single(await AlertsAsync(check.Id));
+        await app.PoisonQueue.DeleteMessageAsync(poisoned.MessageId, poisoned.PopReceipt);
+    }
+
+    [Fact]
+    public async Task A_message_that_is_not_a_check_run_is_retried_by_the_host_and_dropped_from_the_poison_queue()
+    {
+        await app.Queue.SendMessageAsync("{\"not\": \"ours\"}");
+        var message = Assert.Single((await app.Queue.ReceiveMessagesAsync(maxMessages: 10)).Value);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => app.DeliverAsync(message));
+        await app.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+        var executions = await app.QueryAsync(db => db.CheckExecutions.Select(e => e.Id));
+        await app.DeliverPoisonAsync(message);
+        Assert.Equal(executions.Count, (await app.QueryAsync(db => db.CheckExecutions.Select(e => e.Id))).Count);
+    }
+
+    [Fact]
+    public async Task Source_errors_are_error_results_with_a_readable_message()
+    {
+        var check = await app.AddCheckAsync("missing-column", app.Chinook, ["artist"], new NullCheckConfig(new TableRef("public", "artist"), "no_such_column"));
+        var execution = await app.RunAsync("missing-column");
+        Assert.Equal("error", execution.Str("status"));
+        Assert.Contains("42703", execution.Str("message"), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, execution.GetProperty("metric").ValueKind);
+        Assert.Single(await AlertsAsync(check.Id));
+    }
+
+    [Fact]
+    public async Task Two_scheduler_runs_at_the_same_minute_enqueue_each_due_check_once_and_advance_its_next_run()
+    {
+        var now = app.Clock.GetUtcNow();
+        var due = new List<QualityCheck>();
+        for (var i = 0; i < 3; i++)
+            due.Add(await app.AddCheckAsync($"scheduled-{i}", app.Shop, ["scheduled"], new RowCountConfig(new TableRef("shop", "scheduled")),
+                schedule: "0 */5 * * * *", nextRunAt: now.AddMinutes(-1 - i)));
+        var later = await app.AddCheckAsync("scheduled-later", app.Shop, ["scheduled"], new RowCountConfig(new TableRef("shop", "scheduled")),
+            schedule: "0 */5 * * * *", nextRunAt: now.AddMinutes(3));
+        var archived = await app.AddCheckAsync("scheduled-archived", app.Shop, ["scheduled"], new RowCountConfig(new TableRef("shop", "scheduled")),
+            schedule: "0 */5 * * * *", nextRunAt: now.AddMinutes(-1));
+        await app.Database.ExecuteAsync($"UPDATE quality_checks SET is_archived = true WHERE id = '{archived.Id}'");
+
+        var counts = await Task.WhenAll(app.RunSchedulerAsync(), app.RunSchedulerAsync());
+
+        Assert.Equal(3, counts.Sum());
+        Assert.Equal(0, await app.RunSchedulerAsync());
+        var ids = due.Select(c => c.Id).ToList();
+        var executions = await app.QueryAsync(db => db.CheckExecutions.Where(e => ids.Contains(e.CheckId) || e.CheckId == later.Id || e.CheckId == archived.Id));
+        Assert.Equal(ids.Order(), executions.Select(e => e.CheckId).Order());
+        Assert.All(executions, e => Assert.Equal((ExecutionTrigger.Schedule, ExecutionStatus.Queued), (e.Trigger, e.Status)));
+        var nextRuns = await app.QueryAsync(db => db.QualityChecks.Where(c => ids.Contains(c.Id)).Select(c => c.NextRunAt));
+        var expectedNext = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute / 5 * 5, 0, TimeSpan.Zero).AddMinutes(5);
+        Assert.All(nextRuns, n => Assert.Equal(expectedNext, n));
+
+        Assert.Equal(3, await app.DrainAsync());
+        var done = await app.QueryAsync(db => db.CheckExecutions.Where(e => ids.Contains(e.CheckId)));
+        Assert.All(done, e => Assert.Equal((ExecutionStatus.Pass, 20.0), (e.Status, e.Metric)));
+    }
+
+    [Fact]
+    public async Task A_queued_execution_whose_message_was_lost_is_sent_again_by_the_scheduler()
+    {
+        var check = await app.AddCheckAsync("lost-message", app.Chinook, ["media-type"], new RowCountConfig(new TableRef("public", "media_type")));
+        var run = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/lost-message/run", new { });
+        var lost = Assert.Single((await app.Queue.ReceiveMessagesAsync(maxMessages: 10)).Value);
+        await app.Queue.DeleteMessageAsync(lost.MessageId, lost.PopReceipt);
+
+        await app.RunSchedulerAsync();
+        Assert.Empty((await app.Queue.PeekMessagesAsync(maxMessages: 10)).Value);
+        app.Clock.Advance(CheckExecutor.ResendAfter + TimeSpan.FromSeconds(1));
+        await app.RunSchedulerAsync();
+        await app.RunSchedulerAsync();
+
+        Assert.Equal(1, await app.DrainAsync());
+        var execution = (await app.Admin.GetAsync(run.Json.Str("status_url"))).Json;
+        Assert.Equal(("pass", 5.0), (execution.Str("status"), execution.GetProperty("metric").GetDouble()));
+        Assert.Single(await app.QueryAsync(db => db.CheckExecutions.Where(e => e.CheckId == check.Id)));
+    }
 }
