@@ -76,5 +76,7 @@ public static class JsonNames
     {
         PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower) },
+        // jsonb stores keys shortest first, so a stored object's "type" discriminator need not come first.
+        AllowOutOfOrderMetadataProperties = true,
     };
 }

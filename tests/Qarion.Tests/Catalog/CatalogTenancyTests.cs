@@ -29,10 +29,22 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var bobsTag = (await bob.Client.PostAsync($"/api/v1/spaces/{b}/tags", new { name = "bobtag" })).Json.Id();
         var connector = await Ingestion.IngestionFixture.CreatePostgresConnectorAsync(alice.Client, a, "Host=quokka.invalid;Port=5432;Database=quokka;Username=quokka_user;Password=quokka-secret", name: "Quokka Warehouse");
         var job = Guid.CreateVersion7();
+        var check = Guid.CreateVersion7();
+        var execution = Guid.CreateVersion7();
         await app.WithDbAsync(async db =>
         {
             var spaceId = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Spaces.Where(s => s.Slug == a).Select(s => s.Id));
             db.SyncJobs.Add(new Qarion.Core.Ingestion.SyncJob { Id = job, SpaceId = spaceId, ConnectorId = connector, Status = Qarion.Core.Ingestion.SyncStatus.Failed, Error = "Quokka unreachable" });
+            db.QualityChecks.Add(new Qarion.Core.Quality.QualityCheck
+            {
+                Id = check, SpaceId = spaceId, Slug = "ledger-check", Name = "Quokka rows", CheckType = "custom", Config = """{"type": "custom"}""",
+            });
+            db.CheckProducts.Add(new Qarion.Core.Quality.CheckProduct { CheckId = check, ProductId = ledgerId });
+            db.CheckExecutions.Add(new Qarion.Core.Quality.CheckExecution
+            {
+                Id = execution, SpaceId = spaceId, CheckId = check, Status = Qarion.Core.Quality.ExecutionStatus.Fail, IdempotencyKey = "quokka",
+                Message = "Quokka failed", Metric = 3, CompletedAt = DateTimeOffset.UtcNow,
+            });
             return await db.SaveChangesAsync();
         });
         var c = $"/api/v1/spaces/{a}/connectors";
@@ -92,6 +104,17 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("GET", $"{c}/{connector}/tests", null),
             ("GET", $"/api/v1/spaces/{a}/sync-jobs/{job}", null),
             ("GET", $"{p}/{ledgerId}/schema-changes", null),
+            ("POST", $"/api/v1/spaces/{a}/checks/ledger-check/run", new { }),
+            ("POST", $"/api/v1/spaces/{a}/checks/{check}/results", new { metric = 1 }),
+            ("GET", $"/api/v1/spaces/{a}/checks/ledger-check/executions", null),
+            ("GET", $"/api/v1/spaces/{a}/checks/ledger-check/stats", null),
+            ("GET", $"/api/v1/spaces/{a}/executions", null),
+            ("GET", $"/api/v1/spaces/{a}/executions/{execution}", null),
+            ("POST", $"/api/v1/spaces/{a}/executions/{execution}/ignore", new { }),
+            ("POST", $"/api/v1/spaces/{a}/executions/{execution}/unignore", new { }),
+            ("GET", $"/api/v1/spaces/{a}/quality/stats", null),
+            ("GET", $"/api/v1/spaces/{a}/quality/trend?product=secret-ledger", null),
+            ("GET", $"{p}/secret-ledger/quality", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -123,6 +146,7 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var connectorAfter = (await alice.Client.GetAsync($"{c}/{connector}")).Json;
         Assert.Equal(("Quokka Warehouse", true), (connectorAfter.Str("name"), connectorAfter.GetProperty("has_credentials").GetBoolean()));
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM sync_jobs WHERE connector_id = '{connector}'"));
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM check_executions WHERE check_id = '{check}' AND NOT is_ignored"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());

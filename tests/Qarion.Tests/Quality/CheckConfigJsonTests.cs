@@ -15,6 +15,7 @@ public sealed class CheckConfigJsonTests
             new FieldRule("status", "status", FieldRuleKind.AcceptedValues, Values: ["a", "b"], Warning: new Threshold(ThresholdOperator.Lte, 1, Percent: true)),
         ]),
         new ReconciliationConfig(new RowCountConfig(new TableRef("a", "b")), new SqlMetricConfig("select 1"), ToleranceKind.Relative, 2.5m),
+        new ReconciliationConfig(new RowCountConfig(new TableRef("a", "b")), new SqlMetricConfig("select 1"), ToleranceKind.Absolute, 10, Guid.Parse("019ca8bb-c178-7be2-be1c-72127cc400ec")),
         new AnomalyConfig(new RowCountConfig(new TableRef("a", "b")), MinHistory: 5, Sensitivity: 2.5, Window: 20),
         new ManualConfig("rows", "Count the rows in the monthly report"),
         new CustomConfig(),
@@ -30,6 +31,14 @@ public sealed class CheckConfigJsonTests
         // Records compare lists by reference, so compare the canonical JSON of both.
         Assert.Equal(json, CheckConfigJson.Write(read));
         Assert.Equal(config.GetType(), read.GetType());
+    }
+
+    [Fact]
+    public void A_config_reads_back_whatever_order_jsonb_gives_its_keys()
+    {
+        var read = CheckConfigJson.Read("""{"kind": "absolute", "left": {"table": {"name": "b", "schema": "a"}, "type": "row_count"}, "type": "reconciliation", "right": {"sql": "select 1", "type": "sql_metric"}, "tolerance": 1}""");
+        var reconciliation = Assert.IsType<ReconciliationConfig>(read);
+        Assert.Equal(new TableRef("a", "b"), Assert.IsType<RowCountConfig>(reconciliation.Left).Table);
     }
 
     [Fact]
