@@ -69,5 +69,8 @@ public static class QueryParameters
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
         new("status", typeof(string), "A sync job status: queued, running, succeeded or failed."),
+        new("sla_status", typeof(string), "A contract's SLA status: unknown, meeting, at_risk or breached."),
+        new("product_id", typeof(Guid), "Only contracts where this product is the producer or a consumer."),
+        new("state", typeof(string), "open or resolved."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }
