@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection;
+using Qarion.Core.Contracts;
+using Qarion.Tests.Catalog;
+using Qarion.Tests.Infrastructure;
+
+namespace Qarion.Tests.Contracts;
+
+/// <summary>The SLA timer's service: batches, expiry, and concurrent runs that never evaluate one contract twice.</summary>
+public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    private async Task<int> RunTimerAsync()
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ContractSlaService>().EvaluateDueAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_timer_runs_evaluate_each_contract_once_one_violation_and_one_event_each()
+    {
+        var a = await app.ArrangeAsync();
+        await app.SetScoreAsync(a.SpaceId, a.Producer, 40);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 12; i++) ids.Add(await a.ActiveContractAsync($"Concurrent {i}", new { min_quality_score = 80 }));
+        var draft = await a.Editor.Client.PostAsync(ContractApiTests.Contracts(a.Space), new { name = "Draft", producer = "producer", min_quality_score = 80 });
+        var due = await app.Database.ScalarAsync<long>("SELECT count(*) FROM data_contracts WHERE status = 'active'");
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(RunTimerAsync)));
+        Assert.Equal(due, runs.Sum());
+        foreach (var id in ids)
+        {
+            Assert.Equal([("quality_score", "breached", (double?)40.0)], await app.OpenViolationsAsync(id));
+            Assert.Equal(1L, await app.EventsAsync(id));
+        }
+        Assert.Equal(0L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM contract_violations WHERE contract_id = '{draft.Json.Id()}'"));
+        Assert.Equal("unknown", (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}/{draft.Json.Id()}")).Json.Str("sla_status"));
+        var evaluated = (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}/{ids[0]}")).Json;
+        Assert.Equal(("breached", app.Clock.GetUtcNow()), (evaluated.Str("sla_status"), evaluated.GetProperty("last_evaluated_at").GetDateTimeOffset()));
+
+        // Same instant: everything is already evaluated. Five minutes on: evaluated again, still one event each.
+        Assert.Equal(0, await RunTimerAsync());
+        app.Clock.Advance(TimeSpan.FromMinutes(5));
+        runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(RunTimerAsync)));
+        Assert.Equal(due, runs.Sum());
+        foreach (var id in ids) Assert.Equal(1L, await app.EventsAsync(id));
+    }
+
+    [Fact]
+    public async Task A_contract_past_its_expiry_is_expired_by_the_timer_and_its_violations_closed()
+    {
+        var a = await app.ArrangeAsync();
+        await app.SetScoreAsync(a.SpaceId, a.Producer, 40);
+        var expires = app.Clock.GetUtcNow().AddHours(1);
+        var active = await a.ActiveContractAsync("Expiring", new { min_quality_score = 80, expires_at = expires });
+        var deprecated = await a.ActiveContractAsync("Deprecated expiring", new { min_quality_score = 80, expires_at = expires });
+        await a.EvaluateAsync(active);
+        Assert.Single(await app.OpenViolationsAsync(active));
+        Assert.Equal(200, (await a.Editor.Client.PatchAsync($"{ContractApiTests.Contracts(a.Space)}/{deprecated}", new { status = "deprecated" })).Status);
+
+        app.Clock.Advance(TimeSpan.FromHours(1));
+        await RunTimerAsync();
+        foreach (var id in new[] { active, deprecated })
+        {
+            var c = (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}/{id}")).Json;
+            Assert.Equal(("expired", 0), (c.Str("status"), c.GetProperty("open_violations").GetInt32()));
+        }
+        var closed = (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}/{active}/violations?state=resolved")).Items().Single();
+        Assert.Equal(app.Clock.GetUtcNow(), closed.GetProperty("resolved_at").GetDateTimeOffset());
+        Assert.Equal(1L, await app.EventsAsync(active));
+        // The expiry is recorded in the audit log, by no user.
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM audit_log WHERE resource_id = '{active}' AND changes->'status'->>'after' = 'expired' AND actor_user_id IS NULL"));
+        Assert.Equal("contract_not_active", (await a.Editor.Client.PostAsync($"{ContractApiTests.Contracts(a.Space)}/{active}/evaluate", new { })).Code());
+    }
+}
