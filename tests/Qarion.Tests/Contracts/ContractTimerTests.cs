@@ -71,4 +71,20 @@ public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixtur
             $"SELECT count(*) FROM audit_log WHERE resource_id = '{active}' AND changes->'status'->>'after' = 'expired' AND actor_user_id IS NULL"));
         Assert.Equal("contract_not_active", (await a.Editor.Client.PostAsync($"{ContractApiTests.Contracts(a.Space)}/{active}/evaluate", new { })).Code());
     }
+
+    [Fact]
+    public async Task Evaluating_an_active_contract_past_its_expiry_through_the_api_expires_it()
+    {
+        var a = await app.ArrangeAsync();
+        await app.SetScoreAsync(a.SpaceId, a.Producer, 90);
+        var id = await a.ActiveContractAsync("Short lived", new { min_quality_score = 80, expires_at = app.Clock.GetUtcNow().AddMinutes(10) });
+        Assert.Equal(("active", "meeting"), (await a.EvaluateAsync(id)) is var r ? (r.Str("status"), r.Str("sla_status")) : default);
+
+        app.Clock.Advance(TimeSpan.FromMinutes(10));
+        var expired = await a.EvaluateAsync(id);
+        // Expired instead of evaluated: the last result stays as it was.
+        Assert.Equal(("expired", "meeting"), (expired.Str("status"), expired.Str("sla_status")));
+        Assert.Equal(app.Clock.GetUtcNow().AddMinutes(-10), expired.GetProperty("last_evaluated_at").GetDateTimeOffset());
+        Assert.Equal([id], (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}?status=expired")).Items().Select(x => x.Id()));
+    }
 }
