@@ -14,6 +14,11 @@ public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixtur
         return await scope.ServiceProvider.GetRequiredService<ContractSlaService>().EvaluateDueAsync(CancellationToken.None);
     }
 
+    /// <summary>Active contracts (of every test in this class) not evaluated at or after the fake clock's now.</summary>
+    private Task<long> DueAsync()
+        => app.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM data_contracts WHERE status = 'active' AND (last_evaluated_at IS NULL OR last_evaluated_at < '{app.Clock.GetUtcNow():O}')");
+
     [Fact]
     public async Task Two_concurrent_timer_runs_evaluate_each_contract_once_one_violation_and_one_event_each()
     {
@@ -22,7 +27,7 @@ public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixtur
         var ids = new List<Guid>();
         for (var i = 0; i < 12; i++) ids.Add(await a.ActiveContractAsync($"Concurrent {i}", new { min_quality_score = 80 }));
         var draft = await a.Editor.Client.PostAsync(ContractApiTests.Contracts(a.Space), new { name = "Draft", producer = "producer", min_quality_score = 80 });
-        var due = await app.Database.ScalarAsync<long>("SELECT count(*) FROM data_contracts WHERE status = 'active'");
+        var due = await DueAsync();
 
         var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(RunTimerAsync)));
         Assert.Equal(due, runs.Sum());
@@ -39,6 +44,7 @@ public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixtur
         // Same instant: everything is already evaluated. Five minutes on: evaluated again, still one event each.
         Assert.Equal(0, await RunTimerAsync());
         app.Clock.Advance(TimeSpan.FromMinutes(5));
+        due = await DueAsync();
         runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(RunTimerAsync)));
         Assert.Equal(due, runs.Sum());
         foreach (var id in ids) Assert.Equal(1L, await app.EventsAsync(id));
@@ -86,5 +92,34 @@ public sealed class ContractTimerTests(AppFixture app) : IClassFixture<AppFixtur
         Assert.Equal(("expired", "meeting"), (expired.Str("status"), expired.Str("sla_status")));
         Assert.Equal(app.Clock.GetUtcNow().AddMinutes(-10), expired.GetProperty("last_evaluated_at").GetDateTimeOffset());
         Assert.Equal([id], (await a.Editor.Client.GetAsync($"{ContractApiTests.Contracts(a.Space)}?status=expired")).Items().Select(x => x.Id()));
+    }
+
+    [Fact]
+    public async Task The_timer_skips_a_contract_whose_row_another_transaction_holds_without_waiting_and_takes_it_next_time()
+    {
+        var a = await app.ArrangeAsync();
+        await app.SetScoreAsync(a.SpaceId, a.Producer, 10);
+        var held = await a.ActiveContractAsync("Held", new { min_quality_score = 80 });
+        var free = await a.ActiveContractAsync("Free", new { min_quality_score = 80 });
+        var due = await DueAsync();
+
+        await using (var connection = new Npgsql.NpgsqlConnection(app.Database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var tx = await connection.BeginTransactionAsync();
+            await using (var lockRow = new Npgsql.NpgsqlCommand($"SELECT id FROM data_contracts WHERE id = '{held}' FOR UPDATE", connection, tx))
+                await lockRow.ExecuteScalarAsync();
+            var run = RunTimerAsync();
+            Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "the timer waited for the locked row");
+            Assert.Equal(due - 1, await run);
+            await tx.RollbackAsync();
+        }
+        Assert.Empty(await app.OpenViolationsAsync(held));
+        Assert.Single(await app.OpenViolationsAsync(free));
+
+        Assert.Equal(1L, await DueAsync());
+        Assert.Equal(1, await RunTimerAsync());
+        Assert.Single(await app.OpenViolationsAsync(held));
+        Assert.Equal((1L, 1L), (await app.EventsAsync(held), await app.EventsAsync(free)));
     }
 }
