@@ -36,7 +36,8 @@ public sealed class ContractSlaService(QarionDbContext db, TimeProvider clock, I
                 .Where(c => (c.Status == ContractStatus.Active && (c.LastEvaluatedAt == null || c.LastEvaluatedAt < runStart))
                             || ((c.Status == ContractStatus.Active || c.Status == ContractStatus.Deprecated) && c.ExpiresAt != null && c.ExpiresAt <= runStart))
                 .Where(c => !seen.Contains(c.Id))
-                .OrderBy(c => c.LastEvaluatedAt).ThenBy(c => c.Id)
+                // Never evaluated first, then the longest waiting.
+                .OrderBy(c => c.LastEvaluatedAt != null).ThenBy(c => c.LastEvaluatedAt).ThenBy(c => c.Id)
                 .Select(c => c.Id).Take(BatchSize).ToListAsync(ct);
             if (batch.Count == 0) break;
             foreach (var id in batch)
