@@ -70,6 +70,8 @@ public static class QarionCoreExtensions
         services.AddScoped<Ingestion.SyncService>();
         services.AddScoped<Ingestion.ConnectorService>();
         services.AddScoped<Ingestion.OpenLineage.OpenLineageService>();
+        services.AddScoped<Contracts.ContractSlaService>();
+        services.AddScoped<Contracts.ContractService>();
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;

@@ -73,5 +73,8 @@ public static class QueryParameters
         new("trigger", typeof(string), "manual, schedule, api or person."),
         new("ignored", typeof(bool), "true: only ignored executions; false: only counted ones (default both)."),
         new("days", typeof(int), "The window in days, 1 to 366 (default 30).", Minimum: 1, Maximum: 366),
+        new("sla_status", typeof(string), "A contract's SLA status: unknown, meeting, at_risk or breached."),
+        new("product_id", typeof(Guid), "Only contracts where this product is the producer or a consumer."),
+        new("state", typeof(string), "open or resolved."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

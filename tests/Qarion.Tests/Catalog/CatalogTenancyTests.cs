@@ -48,6 +48,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             return await db.SaveChangesAsync();
         });
         var c = $"/api/v1/spaces/{a}/connectors";
+        var k = $"/api/v1/spaces/{a}/contracts";
+        var contract = (await alice.Client.PostAsync(k, new { name = "Xylophone Pact", slug = "secret-pact", producer = "secret-ledger", consumers = new[] { "ledger-source" }, min_quality_score = 80, status = "active" })).Json.Id();
+        var draftContract = (await alice.Client.PostAsync(k, new { name = "Marmalade Draft", producer = "ledger-source" })).Json.Id();
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -115,6 +118,15 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("GET", $"/api/v1/spaces/{a}/quality/stats", null),
             ("GET", $"/api/v1/spaces/{a}/quality/trend?product=secret-ledger", null),
             ("GET", $"{p}/secret-ledger/quality", null),
+            ("GET", k, null),
+            ("GET", $"{k}?product_id={ledgerId}", null),
+            ("POST", k, new { name = "Intruder", producer = "secret-ledger" }),
+            ("GET", $"{k}/{contract}", null),
+            ("GET", $"{k}/secret-pact", null),
+            ("PATCH", $"{k}/{contract}", new { name = "Hijacked", status = "deprecated" }),
+            ("DELETE", $"{k}/{draftContract}", null),
+            ("GET", $"{k}/{contract}/violations", null),
+            ("POST", $"{k}/{contract}/evaluate", new { }),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -147,6 +159,10 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(("Quokka Warehouse", true), (connectorAfter.Str("name"), connectorAfter.GetProperty("has_credentials").GetBoolean()));
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM sync_jobs WHERE connector_id = '{connector}'"));
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM check_executions WHERE check_id = '{check}' AND NOT is_ignored"));
+        var contractAfter = (await alice.Client.GetAsync($"{k}/{contract}")).Json;
+        Assert.Equal(("Xylophone Pact", "active", JsonValueKind.Null), (contractAfter.Str("name"), contractAfter.Str("status"), contractAfter.GetProperty("last_evaluated_at").ValueKind));
+        Assert.Equal(200, (await alice.Client.GetAsync($"{k}/{draftContract}")).Status);
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/contracts")).Items());
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
@@ -198,6 +214,18 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(404, (await carol.Client.PatchAsync($"{pa}/in-a/fields/{bField}", new { name = "x" })).Status);
         Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/in-a/fields/{bField}")).Status);
         Assert.Equal(404, (await carol.Client.GetAsync($"{pa}/{inB}/lineage")).Status);
+        var bContract = (await carol.Client.PostAsync($"/api/v1/spaces/{b}/contracts", new { name = "B pact", producer = "in-b" })).Json.Id();
+        var ka = $"/api/v1/spaces/{a}/contracts";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{ka}/{bContract}")).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{ka}/b-pact")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{ka}/{bContract}", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{ka}/{bContract}")).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{ka}/{bContract}/violations")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{ka}/{bContract}/evaluate", new { })).Status);
+        // A product of B cannot be a party to a contract of A.
+        Assert.Equal("unknown_product", (await carol.Client.PostAsync(ka, new { name = "cross", producer = inB.ToString() })).ErrorType());
+        Assert.Equal("unknown_product", (await carol.Client.PostAsync(ka, new { name = "cross", producer = "in-a", consumers = new[] { "in-b" } })).ErrorType());
+        Assert.Empty((await carol.Client.GetAsync($"{ka}?product_id={inB}")).Items());
         Assert.Equal(404, (await carol.Client.PostAsync($"{pa}/{inB}/lineage/upstream", new { upstream_id = inA })).Status);
         // The B-managed edge is not removable through A.
         Assert.Equal(404, (await carol.Client.DeleteAsync($"{pa}/in-a/lineage/upstream/{inA}")).Status);
