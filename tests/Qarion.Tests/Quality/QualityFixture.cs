@@ -110,16 +110,23 @@ public class QualityFixture : IngestionFixture
         }
     }
 
+    /// <summary>Invokes the queue function with the body and the trigger metadata the host sends.</summary>
     public async Task DeliverAsync(QueueMessage message)
     {
         await using var scope = Services.CreateAsyncScope();
-        await ActivatorUtilities.CreateInstance<QualityQueueFunctions>(scope.ServiceProvider).RunCheck(message, default);
+        var metadata = new Dictionary<string, object?>
+        {
+            ["Id"] = message.MessageId, ["DequeueCount"] = message.DequeueCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PopReceipt"] = message.PopReceipt, ["InsertionTime"] = message.InsertedOn?.ToString("O"),
+        };
+        var context = new TestFunctionContext(scope.ServiceProvider, new TestFunctionDefinition("Quality_RunCheck", "Qarion.Functions.Quality.QualityQueueFunctions.RunCheck", "Qarion.Functions.dll"), metadata, default);
+        await ActivatorUtilities.CreateInstance<QualityQueueFunctions>(scope.ServiceProvider).RunCheck(message.Body.ToString(), context, default);
     }
 
     public async Task DeliverPoisonAsync(QueueMessage message)
     {
         await using var scope = Services.CreateAsyncScope();
-        await ActivatorUtilities.CreateInstance<QualityQueueFunctions>(scope.ServiceProvider).RunCheckPoison(message, default);
+        await ActivatorUtilities.CreateInstance<QualityQueueFunctions>(scope.ServiceProvider).RunCheckPoison(message.Body.ToString(), default);
     }
 
     public async Task<int> RunSchedulerAsync()
