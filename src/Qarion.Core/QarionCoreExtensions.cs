@@ -64,6 +64,8 @@ public static class QarionCoreExtensions
         services.AddScoped<Ingestion.SyncService>();
         services.AddScoped<Ingestion.ConnectorService>();
         services.AddScoped<Ingestion.OpenLineage.OpenLineageService>();
+        services.AddScoped<Quality.CheckService>();
+        services.AddScoped<Quality.DbtTestImportService>();
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;

@@ -182,8 +182,9 @@ public enum ToleranceKind
 /// <summary>
 /// Two scalar metrics (each any config producing one number: row_count, sql_metric, an aggregate range_check…)
 /// compared with a tolerance. The metric is the difference (absolute or relative, per <see cref="Kind"/>).
+/// <see cref="RightConnectorId"/> is the right side's connector when it is not the check's own (null: the same source).
 /// </summary>
-public sealed record ReconciliationConfig(CheckConfig Left, CheckConfig Right, ToleranceKind Kind, decimal Tolerance) : CheckConfig
+public sealed record ReconciliationConfig(CheckConfig Left, CheckConfig Right, ToleranceKind Kind, decimal Tolerance, Guid? RightConnectorId = null) : CheckConfig
 {
     [System.Text.Json.Serialization.JsonIgnore] public override string Type => CheckTypes.Reconciliation;
 }

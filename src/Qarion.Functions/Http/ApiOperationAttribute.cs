@@ -68,6 +68,10 @@ public static class QueryParameters
         new("from", typeof(DateTimeOffset), "Entries at or after this instant."),
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
-        new("status", typeof(string), "A sync job status: queued, running, succeeded or failed."),
+        new("status", typeof(string), "A status: of a sync job (queued, running, succeeded, failed) or a check's last result (pass, warning, fail, error, queued, running, never)."),
+        new("product", typeof(string), "A product's id or slug."),
+        new("check_type", typeof(string), "A quality check type, e.g. null_check."),
+        new("connector_id", typeof(Guid), "A connector's id."),
+        new("archived", typeof(bool), "Only archived items (default false)."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }
