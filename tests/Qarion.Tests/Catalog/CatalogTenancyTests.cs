@@ -36,6 +36,12 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             return await db.SaveChangesAsync();
         });
         var c = $"/api/v1/spaces/{a}/connectors";
+        var dbtConnector = (await Ingestion.IngestionFixture.CreateConnectorAsync(alice.Client, a, new { name = "Quokka dbt", platform = "dbt_manifest" })).Id();
+        var check = await alice.Client.SendJsonAsync("POST", $"/api/v1/spaces/{a}/checks",
+            new { name = "Xylophone check", slug = "hidden-check", check_type = "manual", products = new[] { "secret-ledger" }, field = "narwhal_ssn" });
+        Assert.True(check.Status == 201, check.ToString());
+        var checkId = check.Json.Id();
+        var k = $"/api/v1/spaces/{a}/checks";
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -92,6 +98,16 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("GET", $"{c}/{connector}/tests", null),
             ("GET", $"/api/v1/spaces/{a}/sync-jobs/{job}", null),
             ("GET", $"{p}/{ledgerId}/schema-changes", null),
+            ("GET", k, null),
+            ("GET", $"{k}?q=Xylophone", null),
+            ("POST", k, new { name = "Intruder", check_type = "manual", products = new[] { ledgerId.ToString() } }),
+            ("GET", $"{k}/{checkId}", null),
+            ("GET", $"{k}/hidden-check", null),
+            ("PATCH", $"{k}/{checkId}", new { name = "Hijacked" }),
+            ("POST", $"{k}/{checkId}/archive", new { }),
+            ("POST", $"{k}/{checkId}/unarchive", new { }),
+            ("DELETE", $"{k}/{checkId}", null),
+            ("POST", $"{c}/{dbtConnector}/tests/import", new { run_connector_id = connector }),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -123,6 +139,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var connectorAfter = (await alice.Client.GetAsync($"{c}/{connector}")).Json;
         Assert.Equal(("Quokka Warehouse", true), (connectorAfter.Str("name"), connectorAfter.GetProperty("has_credentials").GetBoolean()));
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM sync_jobs WHERE connector_id = '{connector}'"));
+        var checkAfter = (await alice.Client.GetAsync($"{k}/{checkId}")).Json;
+        Assert.Equal(("Xylophone check", false), (checkAfter.Str("name"), checkAfter.GetProperty("is_archived").GetBoolean()));
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM quality_checks WHERE space_id = (SELECT id FROM spaces WHERE slug = '{a}')"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
