@@ -116,10 +116,11 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
 
         check.Name = request.Name.Or(check.Name).Trim();
         check.Description = request.Description.Or(check.Description);
-        check.Config = CheckConfigJson.Write(valid.Config);
+        // jsonb hands keys back in its own order: only a change in content is a change.
+        if (!StoredJson.Same(check.Config, CheckConfigJson.Write(valid.Config))) check.Config = CheckConfigJson.Write(valid.Config);
         check.FieldName = valid.Field;
-        check.WarningThreshold = CheckConfigJson.Write(valid.Warning);
-        check.CriticalThreshold = CheckConfigJson.Write(valid.Critical);
+        if (!StoredJson.Same(check.WarningThreshold, CheckConfigJson.Write(valid.Warning))) check.WarningThreshold = CheckConfigJson.Write(valid.Warning);
+        if (!StoredJson.Same(check.CriticalThreshold, CheckConfigJson.Write(valid.Critical))) check.CriticalThreshold = CheckConfigJson.Write(valid.Critical);
         check.Severity = request.Severity.Or(check.Severity);
         check.ConnectorId = valid.ConnectorId;
         check.Schedule = valid.Schedule;

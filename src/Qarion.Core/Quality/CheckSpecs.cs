@@ -729,3 +729,10 @@ public static class CheckSpecs
             => string.Join(", ", System.Enum.GetNames<T>().Select(JsonNames.ToSnakeCase));
     }
 }
+
+/// <summary>Stored JSON compared by content: jsonb returns keys in its own order and spacing.</summary>
+internal static class StoredJson
+{
+    public static bool Same(string? a, string? b)
+        => a is null || b is null ? a == b : System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(a), System.Text.Json.Nodes.JsonNode.Parse(b));
+}

@@ -96,7 +96,7 @@ public sealed partial class DbtTestImportService(QarionDbContext db, SpaceAccess
             if (existing.TryGetValue(test.Id, out var check))
             {
                 var current = links.GetValueOrDefault(check.Id) ?? [];
-                if (check.Config == json && check.CheckType == type && check.ConnectorId == run.Id
+                if (StoredJson.Same(check.Config, json) && check.CheckType == type && check.ConnectorId == run.Id
                     && current.Select(l => l.ProductId).SequenceEqual(productIds))
                 {
                     unchanged++;
