@@ -279,6 +279,8 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
             .Select(p => new ProductRow(p.Id, p.Slug, p.SourceConnectorId, p.ExternalId)).ToListAsync(ct);
         var rows = new List<ProductRow>();
         var before = errors.Count;
+        // A check whose products were all deleted keeps no primary product: a PATCH must name new ones.
+        if (keys.Count == 0) errors.Add(new FieldError(["body", "products"], "at least one product", "too_short"));
         for (var i = 0; i < keys.Count; i++)
         {
             var key = keys[i];

@@ -87,6 +87,10 @@ public static class CheckSpecs
 
     private static IEnumerable<FieldError> ThresholdShapeErrors(Threshold t, object[] path)
     {
+        // JSON numbers beyond double's range read as infinity: no metric compares with it, and it cannot be stored.
+        var infinite = new[] { ("value", t.Value), ("min", t.Min), ("max", t.Max) }.Where(x => x.Item2 is { } v && !double.IsFinite(v)).ToList();
+        foreach (var (key, _) in infinite) yield return new FieldError([.. path, key], "must be a finite number", "value_error");
+        if (infinite.Count > 0) yield break;
         if (t.Problem() is { } problem)
         {
             var absent = problem.Key switch { "min" => t.Min is null, "max" => t.Max is null, _ => t.Value is null };

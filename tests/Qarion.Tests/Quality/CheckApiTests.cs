@@ -459,6 +459,8 @@ public sealed class CheckApiTests(CheckFixture app) : IClassFixture<CheckFixture
             """{"name":"x","check_type":"row_count","products":["album"],"connector_id":"CID","warning":{"operator":"gt","value":1,"unit":"ratio"}}""",
             """{"name":"x","check_type":"row_count","products":["album"],"connector_id":"not-a-uuid"}""",
             """{"name":"x","check_type":"custom","products":["album"],"config":{"unit":"eur","extra":true}}""",
+            """{"name":"x","check_type":"row_count","products":["album"],"connector_id":"CID","warning":{"operator":"gt","value":1e400}}""",
+            """{"name":"x","check_type":"row_count","products":["album"],"connector_id":"CID","critical":{"operator":"between","min":-1e309,"max":1}}""",
         ];
         foreach (var raw in bodies)
         {
@@ -481,5 +483,11 @@ public sealed class CheckApiTests(CheckFixture app) : IClassFixture<CheckFixture
         Assert.Equal(["body.config.table value_error"], await Errors(bodies[17]));
         Assert.Equal(["body.config.extra unknown_key"], await Errors(bodies[21]));
         Assert.Equal(["body.config.column duplicate_key"], await Errors(bodies[7]));
+        Assert.Equal(["body.warning.value value_error"], await Errors(bodies[22]));
+        Assert.Equal(["body.critical.min value_error"], await Errors(bodies[23]));
+        // A number too small for a double is 0, which is a fine threshold.
+        var tiny = await s.Editor.Client.SendRawAsync("POST", s.Checks,
+            """{"name":"Tiny","check_type":"null_check","products":["track"],"connector_id":"CID","config":{"column":"name"},"warning":{"operator":"eq","value":1e-400}}""".Replace("CID", c, StringComparison.Ordinal));
+        Assert.Equal((201, 0.0), (tiny.Status, tiny.Json.GetProperty("warning").GetProperty("value").GetDouble()));
     }
 }
