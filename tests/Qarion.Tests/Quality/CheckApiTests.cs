@@ -382,6 +382,28 @@ public sealed class CheckApiTests(CheckFixture app) : IClassFixture<CheckFixture
     }
 
     [Fact]
+    public async Task Patch_checks_a_new_connector_against_its_own_catalog_and_a_check_that_lost_its_products_needs_new_ones()
+    {
+        var s = await app.ChinookAsync();
+        var check = await s.Editor.Client.CreateCheckAsync(s, Body("Album rows " + Guid.NewGuid().ToString("N")[..6], "row_count", new[] { "album" }, new { }, new { connector_id = s.Connector }));
+        var url = $"{s.Checks}/{check.Id()}";
+        // public.album is in the album-only connector's catalog too (as another product); public.track is not.
+        var moved = await s.Editor.Client.PatchAsync(url, new { connector_id = s.AlbumOnly });
+        Assert.Equal(s.AlbumOnly, moved.Json.GetProperty("connector_id").GetGuid());
+        Assert.Equal(["body.config.table unknown_table"], (await s.Editor.Client.PatchAsync(url, new { config = new { table = "public.track" } })).Errors());
+        Assert.Equal(["body.connector_id missing"], (await s.Editor.Client.PatchAsync(url, new { connector_id = (Guid?)null })).Errors());
+
+        var product = (await s.Editor.Client.CreateProductAsync(s.Space, "doomed-" + Guid.NewGuid().ToString("N")[..6])).Str("slug");
+        var manual = await s.Editor.Client.CreateCheckAsync(s, Body("Doomed " + product, "manual", new[] { product }, new { unit = "count" }));
+        Assert.Equal(204, (await s.Admin.Client.DeleteAsync($"/api/v1/spaces/{s.Space}/products/{product}")).Status);
+        var orphan = $"{s.Checks}/{manual.Id()}";
+        Assert.Empty((await s.Viewer.Client.GetAsync(orphan)).Json.GetProperty("products").EnumerateArray());
+        Assert.Equal(["body.products too_short"], (await s.Editor.Client.PatchAsync(orphan, new { name = "Renamed" })).Errors());
+        var rehomed = await s.Editor.Client.PatchAsync(orphan, new { name = "Renamed", products = new[] { "invoice" } });
+        Assert.Equal(("Renamed", "invoice"), (rehomed.Json.Str("name"), rehomed.Json.GetProperty("products")[0].Str("slug")));
+    }
+
+    [Fact]
     public async Task Slugs_are_derived_unique_and_may_be_given()
     {
         var s = await app.ChinookAsync();
