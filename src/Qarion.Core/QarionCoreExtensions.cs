@@ -72,6 +72,8 @@ public static class QarionCoreExtensions
         services.AddScoped<Ingestion.OpenLineage.OpenLineageService>();
         services.AddScoped<Contracts.ContractSlaService>();
         services.AddScoped<Contracts.ContractService>();
+        services.AddScoped<Quality.CheckService>();
+        services.AddScoped<Quality.DbtTestImportService>();
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;

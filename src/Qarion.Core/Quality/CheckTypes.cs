@@ -182,6 +182,7 @@ public enum ToleranceKind
 /// <summary>
 /// Two scalar metrics (each any config producing one number: row_count, sql_metric, an aggregate range_check…)
 /// compared with a tolerance. The metric is the difference (absolute or relative, per <see cref="Kind"/>).
+/// <see cref="RightConnectorId"/> is the right side's connector when it is not the check's own (null: the same source).
 /// </summary>
 public sealed record ReconciliationConfig(CheckConfig Left, CheckConfig Right, ToleranceKind Kind, decimal Tolerance, Guid? RightConnectorId = null) : CheckConfig
 {
@@ -214,10 +215,14 @@ public sealed record ManualConfig(string? Unit = null, string? Instructions = nu
 /// <summary>How check configs and thresholds are stored: the records above as snake_case JSON.</summary>
 public static class CheckConfigJson
 {
+    // jsonb stores keys shortest first, so a stored config reads back with "sql", "left" or "kind" before "type":
+    // the discriminator must be found wherever it is.
+    private static readonly System.Text.Json.JsonSerializerOptions ReadOptions = new(Common.JsonNames.SerializerOptions) { AllowOutOfOrderMetadataProperties = true };
+
     public static string Write(CheckConfig config) => System.Text.Json.JsonSerializer.Serialize(config, Common.JsonNames.SerializerOptions);
 
     public static CheckConfig Read(string json)
-        => System.Text.Json.JsonSerializer.Deserialize<CheckConfig>(json, Common.JsonNames.SerializerOptions)
+        => System.Text.Json.JsonSerializer.Deserialize<CheckConfig>(json, ReadOptions)
            ?? throw new InvalidOperationException("A stored check config is null");
 
     public static string? Write(Threshold? threshold)

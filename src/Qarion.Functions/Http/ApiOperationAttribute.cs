@@ -68,7 +68,7 @@ public static class QueryParameters
         new("from", typeof(DateTimeOffset), "Entries at or after this instant."),
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
-        new("status", typeof(string), "A status to filter by; the operation says which values it takes."),
+        new("status", typeof(string), "A status to filter by: a sync job's (queued, running, succeeded, failed), an execution's or a check's last result (queued, running, pass, warning, fail, error; checks also never), a contract's (draft, active, deprecated, expired)."),
         new("product", typeof(string), "A product's id or slug."),
         new("trigger", typeof(string), "manual, schedule, api or person."),
         new("ignored", typeof(bool), "true: only ignored executions; false: only counted ones (default both)."),
@@ -76,5 +76,8 @@ public static class QueryParameters
         new("sla_status", typeof(string), "A contract's SLA status: unknown, meeting, at_risk or breached."),
         new("product_id", typeof(Guid), "Only contracts where this product is the producer or a consumer."),
         new("state", typeof(string), "open or resolved."),
+        new("check_type", typeof(string), "A quality check type, e.g. null_check."),
+        new("connector_id", typeof(Guid), "A connector's id."),
+        new("archived", typeof(bool), "Only archived items (default false)."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

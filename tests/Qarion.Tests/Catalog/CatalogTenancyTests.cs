@@ -51,6 +51,12 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var k = $"/api/v1/spaces/{a}/contracts";
         var contract = (await alice.Client.PostAsync(k, new { name = "Xylophone Pact", slug = "secret-pact", producer = "secret-ledger", consumers = new[] { "ledger-source" }, min_quality_score = 80, status = "active" })).Json.Id();
         var draftContract = (await alice.Client.PostAsync(k, new { name = "Marmalade Draft", producer = "ledger-source" })).Json.Id();
+        var dbtConnector = (await Ingestion.IngestionFixture.CreateConnectorAsync(alice.Client, a, new { name = "Quokka dbt", platform = "dbt_manifest" })).Id();
+        var createdCheck = await alice.Client.SendJsonAsync("POST", $"/api/v1/spaces/{a}/checks",
+            new { name = "Xylophone check", slug = "hidden-check", check_type = "manual", products = new[] { "secret-ledger" }, field = "narwhal_ssn" });
+        Assert.True(createdCheck.Status == 201, createdCheck.ToString());
+        var checkId = createdCheck.Json.Id();
+        var ck = $"/api/v1/spaces/{a}/checks";
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -127,6 +133,15 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("DELETE", $"{k}/{draftContract}", null),
             ("GET", $"{k}/{contract}/violations", null),
             ("POST", $"{k}/{contract}/evaluate", new { }),
+            ("GET", $"{ck}?q=Xylophone", null),
+            ("POST", ck, new { name = "Intruder", check_type = "manual", products = new[] { ledgerId.ToString() } }),
+            ("GET", $"{ck}/{checkId}", null),
+            ("GET", $"{ck}/hidden-check", null),
+            ("PATCH", $"{ck}/{checkId}", new { name = "Hijacked" }),
+            ("POST", $"{ck}/{checkId}/archive", new { }),
+            ("POST", $"{ck}/{checkId}/unarchive", new { }),
+            ("DELETE", $"{ck}/{checkId}", null),
+            ("POST", $"{c}/{dbtConnector}/tests/import", new { run_connector_id = connector }),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -163,6 +178,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(("Xylophone Pact", "active", JsonValueKind.Null), (contractAfter.Str("name"), contractAfter.Str("status"), contractAfter.GetProperty("last_evaluated_at").ValueKind));
         Assert.Equal(200, (await alice.Client.GetAsync($"{k}/{draftContract}")).Status);
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/contracts")).Items());
+        var checkAfter = (await alice.Client.GetAsync($"{ck}/{checkId}")).Json;
+        Assert.Equal(("Xylophone check", false), (checkAfter.Str("name"), checkAfter.GetProperty("is_archived").GetBoolean()));
+        Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM quality_checks WHERE space_id = (SELECT id FROM spaces WHERE slug = '{a}')"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
