@@ -179,14 +179,10 @@ public sealed class CheckExecutor(
                         && e.Metric != null && e.Status != ExecutionStatus.Error)
             .OrderByDescending(e => e.CompletedAt).Take(anomaly.Window)
             .Select(e => e.Metric!.Value).ToListAsync(ct);
+        // An anomaly has no thresholds (its definition refuses them): the baseline is the judge.
         var verdict = Anomaly.Judge(metric, history, anomaly);
-        var status = verdict.Status;
-        // Thresholds, when given, still apply to the raw metric: the worse of the two verdicts wins.
-        var (byThreshold, _) = ThresholdEvaluation.Evaluate(metric, outcome.Total,
-            CheckConfigJson.ReadThreshold(check.WarningThreshold), CheckConfigJson.ReadThreshold(check.CriticalThreshold));
-        if ((check.WarningThreshold ?? check.CriticalThreshold) is not null && byThreshold > status) status = byThreshold;
         var anomalyDetails = JsonSerializer.Serialize(new { verdict.Deviations, verdict.Baseline, Sensitivity = anomaly.Sensitivity }, JsonNames.SerializerOptions);
-        return new ExecutionResult(ToExecution(status), metric, outcome.Total, outcome.Sql, verdict.Message, anomalyDetails, durationMs);
+        return new ExecutionResult(ToExecution(verdict.Status), metric, outcome.Total, outcome.Sql, verdict.Message, anomalyDetails, durationMs);
     }
 
     private sealed record Source(Ingestion.Postgres.PostgresSourceConfig? Config, Ingestion.Postgres.PostgresCredentials? Credentials, string? Error);

@@ -14,7 +14,7 @@ namespace Qarion.Core.Quality;
 /// write validates the whole definition again (config per type, catalog names, regexes, thresholds, connector,
 /// schedule) and stores the config with its defaults resolved, exactly as the runner will read it.
 /// </summary>
-public sealed class CheckService(QarionDbContext db, SpaceAccess access, CurrentUser me, TimeProvider clock)
+public sealed class CheckService(QarionDbContext db, SpaceAccess access, CurrentUser me, TimeProvider clock, ExecutionRecorder recorder)
 {
     public async Task<CheckResponse> CreateAsync(string spaceSlug, CreateCheckRequest request, CancellationToken ct)
     {
@@ -128,7 +128,8 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
         // Recomputed only when the timing changes: an overdue run the scheduler has not picked up yet is not skipped.
         if (request.Schedule.IsSet || request.IsActive.IsSet) check.NextRunAt = NextRun(check);
         if (request.Products.IsSet) SetProducts(check.Id, links, valid.ProductIds);
-        await db.SaveOrConflictAsync(ct);
+        // Products, severity and activity weigh in the scores of the products covered before and after.
+        await SaveAndRescoreAsync([.. links.Select(l => l.ProductId).Union(valid.ProductIds)], ct);
         return await GetByIdAsync(check.Id, ct);
     }
 
@@ -142,7 +143,7 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
             check.IsArchived = archived;
             check.ArchivedAt = archived ? clock.GetUtcNow() : null;
             check.NextRunAt = NextRun(check);
-            await db.SaveOrConflictAsync(ct);
+            await SaveAndRescoreAsync(await ProductsOfAsync(check.Id, ct), ct);
         }
         return await GetByIdAsync(check.Id, ct);
     }
@@ -153,8 +154,21 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Admin, ct);
         var check = await db.QualityChecks.FindInSpaceAsync(space, idOrSlug, ct);
         Concurrency.ExpectVersion(db, check, ifMatch);
+        var products = await ProductsOfAsync(check.Id, ct);
         db.QualityChecks.Remove(check);
+        await SaveAndRescoreAsync(products, ct);
+    }
+
+    private async Task<List<Guid>> ProductsOfAsync(Guid checkId, CancellationToken ct)
+        => await db.CheckProducts.AsNoTracking().Where(cp => cp.CheckId == checkId).Select(cp => cp.ProductId).ToListAsync(ct);
+
+    /// <summary>Saves and recomputes the quality scores of <paramref name="productIds"/> in one transaction.</summary>
+    private async Task SaveAndRescoreAsync(IReadOnlyCollection<Guid> productIds, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.SaveOrConflictAsync(ct);
+        await recorder.RecomputeScoresAsync(productIds, ct);
+        await tx.CommitAsync(ct);
     }
 
     internal DateTimeOffset? NextRun(QualityCheck c)

@@ -249,14 +249,8 @@ public sealed class ExecutionService(
         return ToResponse(row);
     }
 
-    private async Task<QualityCheck> FindCheckAsync(SpaceContext space, string idOrSlug, CancellationToken ct)
-    {
-        var query = db.QualityChecks.AsNoTracking().Where(c => c.SpaceId == space.SpaceId);
-        var check = Guid.TryParse(idOrSlug, out var id)
-            ? await query.SingleOrDefaultAsync(c => c.Id == id, ct)
-            : await query.SingleOrDefaultAsync(c => c.Slug == idOrSlug, ct);
-        return check ?? throw new NotFoundException("Check", idOrSlug);
-    }
+    private Task<QualityCheck> FindCheckAsync(SpaceContext space, string idOrSlug, CancellationToken ct)
+        => db.QualityChecks.AsNoTracking().FindInSpaceAsync(space, idOrSlug, ct);
 
     private static async Task<StatusCounts> CountAsync(IQueryable<CheckExecution> query, CancellationToken ct)
     {

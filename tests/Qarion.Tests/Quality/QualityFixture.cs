@@ -56,6 +56,7 @@ public class QualityFixture : IngestionFixture
             CREATE TABLE shop.ledger AS SELECT * FROM shop.orders;
             CREATE TABLE shop.scheduled AS SELECT * FROM shop.orders;
             CREATE TABLE shop.pushed (id integer);
+            CREATE TABLE shop.graded (id integer);
             """);
         Shop = await CreatePostgresConnectorAsync(Admin, Space, ShopDatabase.ConnectionString, name: "shop");
         Assert.Equal("succeeded", (await SyncAsync(Admin, Space, Shop)).Str("status"));

@@ -200,4 +200,32 @@ public sealed class ResultTests(QualityFixture app) : IClassFixture<QualityFixtu
         Assert.True(space.GetProperty("checks").GetInt32() >= 1);
         Assert.True(space.GetProperty("executions").GetProperty("pass").GetInt32() >= 3);
     }
+
+    [Fact]
+    public async Task Archiving_or_deleting_a_check_re_scores_its_products()
+    {
+        await app.AddCheckAsync("graded-pass", app.Shop, ["graded"], new CustomConfig(), critical: Threshold.Eq(0));
+        await app.AddCheckAsync("graded-fail", app.Shop, ["graded"], new CustomConfig(), critical: Threshold.Eq(0), severity: CheckSeverity.Critical);
+        Assert.Equal(201, (await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/graded-pass/results", new { metric = 0 })).Status);
+        Assert.Equal(201, (await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/graded-fail/results", new { metric = 4 })).Status);
+        async Task<(double? Score, string Health)> ScoreAsync()
+        {
+            var q = (await app.Admin.GetAsync($"/api/v1/spaces/{Space}/products/graded/quality")).Json;
+            return (q.GetProperty("score").ValueKind == JsonValueKind.Null ? null : q.GetProperty("score").GetDouble(), q.Str("health"));
+        }
+        // medium pass (2 × 1) and critical fail (5 × 0): 100 × 2 / 7; a failing critical check makes it critical.
+        Assert.Equal((Math.Round(200.0 / 7, 2), "critical"), await ScoreAsync());
+
+        Assert.Equal(200, (await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/graded-fail/archive", new { })).Status);
+        Assert.Equal((100.0, "healthy"), await ScoreAsync());
+        Assert.Equal(200, (await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/graded-fail/unarchive", new { })).Status);
+        Assert.Equal((Math.Round(200.0 / 7, 2), "critical"), await ScoreAsync());
+        Assert.Equal(200, (await app.Admin.PatchAsync($"/api/v1/spaces/{Space}/checks/graded-fail", new { severity = "low" })).Status);
+        // low fail (1 × 0): 100 × 2 / 3, no critical failure left → 66.67 is below 70: critical by score.
+        Assert.Equal((Math.Round(200.0 / 3, 2), "critical"), await ScoreAsync());
+        Assert.Equal(204, (await app.Admin.DeleteAsync($"/api/v1/spaces/{Space}/checks/graded-fail")).Status);
+        Assert.Equal((100.0, "healthy"), await ScoreAsync());
+        Assert.Equal(204, (await app.Admin.DeleteAsync($"/api/v1/spaces/{Space}/checks/graded-pass")).Status);
+        Assert.Equal(((double?)null, "unknown"), await ScoreAsync());
+    }
 }
