@@ -14,7 +14,6 @@ namespace Qarion.Tests.Quality;
 public sealed class ExecutionTests(QualityFixture app) : IClassFixture<QualityFixture>
 {
     private string Space => app.Space;
-    private static TableRef Track => new("public", "track");
 
     private async Task<List<OutboxEvent>> EventsAsync(Guid checkId)
         => (await app.QueryAsync(db => db.OutboxEvents.OrderBy(e => e.OccurredAt).ThenBy(e => e.Id)))
@@ -25,7 +24,14 @@ public sealed class ExecutionTests(QualityFixture app) : IClassFixture<QualityFi
     [Fact]
     public async Task A_run_is_queued_with_202_and_the_queue_trigger_records_the_exact_metric_the_sql_and_the_score()
     {
-        var check = await app.AddCheckAsync("track-rows", app.Chinook, ["track"], new RowCountConfig(Track), critical: Threshold.Gte(3000));
+        // Defined through the API on the scraped table: the table defaults to the product's.
+        var created = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks", new
+        {
+            name = "Track rows", slug = "track-rows", check_type = "row_count", products = new[] { "track" }, connector_id = app.Chinook,
+            config = new { }, critical = new { @operator = "gte", value = 3000 }, schedule = "0 0 * * * *",
+        });
+        Assert.True(created.Status == 201, created.ToString());
+        var check = new { Id = created.Json.Id() };
 
         var run = await app.Admin.PostAsync($"/api/v1/spaces/{Space}/checks/track-rows/run", new { });
 
