@@ -68,22 +68,7 @@ public sealed class CheckRunner(TimeProvider clock)
             .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
             .Build();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var setup = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"),
-                // set_config(…, true) is SET LOCAL with the value as a parameter.
-                new NpgsqlBatchCommand("SELECT pg_catalog.set_config('statement_timeout', $1, true)")
-                {
-                    Parameters = { new NpgsqlParameter<string> { TypedValue = $"{source.StatementTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}s" } },
-                },
-            },
-        })
-        {
-            await setup.ExecuteNonQueryAsync(ct);
-        }
+        await using var transaction = await ReadOnlyTransaction.BeginAsync(connection, source.StatementTimeoutSeconds, ct);
 
         var results = new List<List<object?[]>>(queries.Count);
         foreach (var query in queries)

@@ -243,22 +243,7 @@ public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
                 .Build();
             await using var connection = await (ownSource ?? PooledSource(c, creds)).OpenConnectionAsync(ct);
             connected = true;
-            await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using (var setup = new NpgsqlBatch(connection, transaction)
-            {
-                BatchCommands =
-                {
-                    new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"),
-                    // set_config(…, true) is SET LOCAL with the value as a parameter.
-                    new NpgsqlBatchCommand("SELECT pg_catalog.set_config('statement_timeout', $1, true)")
-                    {
-                        Parameters = { new NpgsqlParameter<string> { TypedValue = $"{c.StatementTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}s" } },
-                    },
-                },
-            })
-            {
-                await setup.ExecuteNonQueryAsync(ct);
-            }
+            await using var transaction = await ReadOnlyTransaction.BeginAsync(connection, c.StatementTimeoutSeconds, ct);
             var result = await read(connection, transaction, ct);
             await transaction.CommitAsync(ct);
             return result;
