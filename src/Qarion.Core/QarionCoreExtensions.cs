@@ -55,6 +55,8 @@ public static class QarionCoreExtensions
         services.AddScoped<Lineage.LineageService>();
         services.AddScoped<Search.SearchService>();
         services.AddScoped<Audit.AuditService>();
+        services.AddScoped<Issues.IssueService>();
+        services.AddScoped<Quality.AlertService>();
 
         services.AddOptions<Ingestion.IngestionOptions>().Bind(configuration.GetSection(Ingestion.IngestionOptions.Section));
         services.AddSingleton<Ingestion.CredentialProtector>();

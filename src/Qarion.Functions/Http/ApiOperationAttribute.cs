@@ -69,5 +69,11 @@ public static class QueryParameters
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
         new("status", typeof(string), "A sync job status: queued, running, succeeded or failed."),
+        new("priority", typeof(string), "An issue priority: low, medium, high or critical."),
+        new("assignee_id", typeof(Guid), "Only issues assigned to this user."),
+        new("reporter_id", typeof(Guid), "Only issues reported by this user."),
+        new("product_id", typeof(Guid), "Only items about this data product."),
+        new("severity", typeof(string), "An alert severity: low, medium, high or critical."),
+        new("check_id", typeof(Guid), "Only items of this quality check."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }
