@@ -186,8 +186,11 @@ public sealed class AlertService(QarionDbContext db, CurrentUser me, SpaceAccess
         else
         {
             text.Append(CultureInfo.InvariantCulture, $"- Last execution: {execution.Id}, status {IssueService.Name(execution.Status)}");
-            if (execution.Metric is { } metric) text.Append(CultureInfo.InvariantCulture, $", metric {metric.ToString("R", CultureInfo.InvariantCulture)}");
-            if (execution.Total is { } total) text.Append(CultureInfo.InvariantCulture, $" of {total.ToString("R", CultureInfo.InvariantCulture)} rows");
+            if (execution.Metric is { } metric)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", metric {metric.ToString("R", CultureInfo.InvariantCulture)}");
+                if (execution.Total is { } total) text.Append(CultureInfo.InvariantCulture, $" of {total.ToString("R", CultureInfo.InvariantCulture)} rows");
+            }
             if (execution.CompletedAt is { } completed) text.Append(CultureInfo.InvariantCulture, $", completed at {Instant(completed)}");
             text.Append('\n');
             if (execution.Message is not null) text.Append(CultureInfo.InvariantCulture, $"- Execution message: {execution.Message}\n");

@@ -370,6 +370,7 @@ public sealed class IssueApiTests(AppFixture app) : IClassFixture<AppFixture>
         var issue = await t.Editor.Client.CreateIssueAsync(t.Space, "Linked", new { product_ids = new[] { orders.Id() } });
         var url = $"{Url(t.Space)}/{issue.Id()}/products";
 
+        Tick();
         var linked = await t.Editor.Client.PostAsync(url, new { product_id = billing.Id() });
         Assert.True(linked.Status == 200, linked.ToString());
         Assert.Equal([("billing", "Billing"), ("orders", "Orders")], linked.Json.EnumerateArray().Select(p => (p.Str("slug"), p.Str("name"))));
@@ -381,6 +382,7 @@ public sealed class IssueApiTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal(403, (await t.Viewer.Client.DeleteAsync($"{url}/{billing.Id()}")).Status);
 
         Assert.Equal(["billing", "orders"], (await t.Viewer.Client.GetAsync($"{Url(t.Space)}/{issue.Id()}")).Json.GetProperty("products").EnumerateArray().Select(p => p.Str("slug")));
+        Tick();
         Assert.Equal(204, (await t.Editor.Client.DeleteAsync($"{url}/{orders.Id()}")).Status);
         Assert.Equal(404, (await t.Editor.Client.DeleteAsync($"{url}/{orders.Id()}")).Status);
         Assert.Equal(404, (await t.Editor.Client.DeleteAsync($"{url}/{foreign.Id()}")).Status);
