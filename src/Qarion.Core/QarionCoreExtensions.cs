@@ -55,6 +55,8 @@ public static class QarionCoreExtensions
         services.AddScoped<Lineage.LineageService>();
         services.AddScoped<Search.SearchService>();
         services.AddScoped<Audit.AuditService>();
+        services.AddScoped<Issues.IssueService>();
+        services.AddScoped<Quality.AlertService>();
 
         services.AddSingleton<Quality.CheckRunner>();
         services.AddSingleton<Quality.CheckMessages>();

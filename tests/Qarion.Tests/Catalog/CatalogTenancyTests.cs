@@ -57,6 +57,11 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.True(createdCheck.Status == 201, createdCheck.ToString());
         var checkId = createdCheck.Json.Id();
         var ck = $"/api/v1/spaces/{a}/checks";
+        var issue = (await Issues.IssueTestSupport.CreateIssueAsync(alice.Client, a, "Xylophone outage", new { product_ids = new[] { ledgerId } })).Id();
+        var i = $"/api/v1/spaces/{a}/issues";
+        var comment = (await alice.Client.PostAsync($"{i}/{issue}/comments", new { body = "Marmalade note" })).Json.Id();
+        var alert = await Issues.IssueTestSupport.SeedAlertAsync(app, a, ledgerId, "quokka-check", checkName: "Quokka check");
+        var al = $"/api/v1/spaces/{a}/alerts";
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -142,6 +147,28 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("POST", $"{ck}/{checkId}/unarchive", new { }),
             ("DELETE", $"{ck}/{checkId}", null),
             ("POST", $"{c}/{dbtConnector}/tests/import", new { run_connector_id = connector }),
+            ("GET", i, null),
+            ("GET", $"{i}?q=Xylophone", null),
+            ("POST", i, new { title = "Intruder" }),
+            ("GET", $"{i}/{issue}", null),
+            ("GET", $"{i}/1", null),
+            ("PATCH", $"{i}/{issue}", new { title = "Hijacked" }),
+            ("DELETE", $"{i}/{issue}", null),
+            ("GET", $"{i}/{issue}/history", null),
+            ("POST", $"{i}/{issue}/products", new { product_id = bobsProduct }),
+            ("DELETE", $"{i}/{issue}/products/{ledgerId}", null),
+            ("GET", $"{i}/{issue}/comments", null),
+            ("POST", $"{i}/{issue}/comments", new { body = "intrusion" }),
+            ("PATCH", $"{i}/{issue}/comments/{comment}", new { body = "edited" }),
+            ("DELETE", $"{i}/{issue}/comments/{comment}", null),
+            ("GET", al, null),
+            ("GET", $"{al}?status=open", null),
+            ("GET", $"{al}/{alert.Id}", null),
+            ("PATCH", $"{al}/{alert.Id}", new { severity = "low" }),
+            ("POST", $"{al}/{alert.Id}/annotations", new { body = "intrusion" }),
+            ("POST", $"{al}/{alert.Id}/acknowledge", new { }),
+            ("POST", $"{al}/{alert.Id}/resolve", new { }),
+            ("POST", $"{al}/{alert.Id}/issue", new { }),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -180,7 +207,16 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/contracts")).Items());
         var checkAfter = (await alice.Client.GetAsync($"{ck}/{checkId}")).Json;
         Assert.Equal(("Xylophone check", false), (checkAfter.Str("name"), checkAfter.GetProperty("is_archived").GetBoolean()));
-        Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM quality_checks WHERE space_id = (SELECT id FROM spaces WHERE slug = '{a}')"));
+        Assert.Equal(3L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM quality_checks WHERE space_id = (SELECT id FROM spaces WHERE slug = '{a}')"));
+
+        var issueAfter = (await alice.Client.GetAsync($"{i}/{issue}")).Json;
+        Assert.Equal(("Xylophone outage", 1, 1), (issueAfter.Str("title"), issueAfter.GetProperty("products").GetArrayLength(), issueAfter.GetProperty("comment_count").GetInt32()));
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM issues i JOIN spaces s ON s.id = i.space_id WHERE s.slug = '{a}'"));
+        var alertAfter = (await alice.Client.GetAsync($"{al}/{alert.Id}")).Json;
+        Assert.Equal(("active", "high", 0), (alertAfter.Str("status"), alertAfter.Str("severity"), alertAfter.GetProperty("annotations").GetArrayLength()));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, alertAfter.GetProperty("issue_id").ValueKind);
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/issues")).Items());
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/alerts")).Items());
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
@@ -254,6 +290,26 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal("unknown_tag", (await carol.Client.PatchAsync($"{pa}/in-a", new { tag_ids = new[] { bTag } })).ErrorType());
         Assert.Equal("unknown_tag", (await carol.Client.PostAsync(pa, new { slug = "nn", name = "n", product_type = "table", tag_ids = new[] { bTag } })).ErrorType());
         Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/audit/resources/{inB}")).Items());
+
+        // Issues, comments and alerts of B are not found under A's URLs; issue numbers are per space.
+        var issueA = (await Issues.IssueTestSupport.CreateIssueAsync(carol.Client, a, "In A")).Id();
+        var issueB = (await Issues.IssueTestSupport.CreateIssueAsync(carol.Client, b, "In B", new { product_ids = new[] { inB } })).Id();
+        var commentB = (await carol.Client.PostAsync($"/api/v1/spaces/{b}/issues/{issueB}/comments", new { body = "b" })).Json.Id();
+        var alertB = await Issues.IssueTestSupport.SeedAlertAsync(app, b, inB, "b-check");
+        var ia = $"/api/v1/spaces/{a}/issues";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{ia}/{issueB}")).Status);
+        Assert.Equal(issueA, (await carol.Client.GetAsync($"{ia}/1")).Json.Id());
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{ia}/{issueB}", new { title = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{ia}/{issueB}")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{ia}/{issueA}/comments/{commentB}", new { body = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{ia}/{issueA}/comments/{commentB}")).Status);
+        Assert.Equal("unknown_product", (await carol.Client.PostAsync($"{ia}/{issueA}/products", new { product_id = inB })).ErrorType());
+        Assert.Equal("unknown_product", (await carol.Client.PostAsync(ia, new { title = "x", product_ids = new[] { inB } })).ErrorType());
+        Assert.Equal(404, (await carol.Client.GetAsync($"/api/v1/spaces/{a}/alerts/{alertB.Id}")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"/api/v1/spaces/{a}/alerts/{alertB.Id}/resolve", new { })).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"/api/v1/spaces/{a}/alerts/{alertB.Id}/issue", new { })).Status);
+        Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/alerts?check_id={alertB.CheckId}")).Items());
+        Assert.Equal("active", (await carol.Client.GetAsync($"/api/v1/spaces/{b}/alerts/{alertB.Id}")).Json.Str("status"));
 
         // The same slug in two spaces resolves within each.
         Assert.Equal(shared.Id(), (await carol.Client.GetAsync($"{pa}/shared-slug")).Json.Id());
