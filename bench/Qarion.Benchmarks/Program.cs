@@ -25,6 +25,13 @@ if (args is ["ingestion", ..])
     return await IngestionBench.RunAsync(args[1..], pgAdmin,
         Environment.GetEnvironmentVariable("AzureWebJobsStorage") ?? "UseDevelopmentStorage=true");
 }
+if (args is ["quality", ..])
+{
+    var pgAdmin = Environment.GetEnvironmentVariable("QARION_TEST_PG") is { Length: > 0 } pga ? pga
+        : "Host=127.0.0.1;Port=54329;Username=qarion;Password=qarion;Database=qarion";
+    return await QualityBench.RunAsync(args[1..], pgAdmin,
+        Environment.GetEnvironmentVariable("AzureWebJobsStorage") ?? "UseDevelopmentStorage=true");
+}
 var products = 100_000;
 var keep = false;
 var budget = TimeSpan.FromSeconds(90);

@@ -1,0 +1,346 @@
+// Benchmark of data-quality checks: scripts/bench quality [--rows N] [--runs N] [--handler-runs N].
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Qarion.Core.Identity;
+using Qarion.Core.Ingestion;
+using Qarion.Core.Ingestion.Postgres;
+using Qarion.Core.Persistence;
+using Qarion.Core.Quality;
+using Qarion.Core.Spaces;
+using Qarion.Functions;
+
+namespace Qarion.Benchmarks;
+
+/// <summary>
+/// Generates one wide table (5,000,000 rows by default) in a scratch source database and measures, in the same
+/// process: a bare full scan (count(*), and counts of the ten columns the rules read); ten column rules as one
+/// <c>field_checks</c> check through <see cref="CheckRunner"/>; the same ten rules as ten separate checks; and the
+/// queue handler <see cref="CheckExecutor.HandleAsync"/> around a trivial check beside the runner alone.
+/// Both scratch databases are dropped at the end.
+/// </summary>
+internal static class QualityBench
+{
+    private const string SourceDb = "qarion_bench_quality_src";
+    private const string CatalogDb = "qarion_bench_quality";
+    private const string SpaceSlug = "quality";
+
+    // The ten columns the rules read (bare scan 2 touches exactly these).
+    private static readonly string[] Columns = ["name", "city", "code", "email", "amount", "qty", "score", "status"];
+
+    public static async Task<int> RunAsync(string[] args, string adminCs, string storage)
+    {
+        long rows = 5_000_000;
+        int runs = 5, handlerRuns = 50;
+        var keep = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--rows" when i + 1 < args.Length: rows = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--runs" when i + 1 < args.Length: runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--handler-runs" when i + 1 < args.Length: handlerRuns = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--keep": keep = true; break;
+                default:
+                    Console.Error.WriteLine("usage: scripts/bench quality [--rows N (5000000)] [--runs N (5)] [--handler-runs N (50)] [--keep (keep the databases)]");
+                    return 2;
+            }
+        }
+        Report.Line("Qarion data-quality benchmark");
+        Report.Line("=============================");
+        await Machine.PrintAsync(adminCs);
+        var sourceCs = new NpgsqlConnectionStringBuilder(adminCs) { Database = SourceDb, CommandTimeout = 0 }.ConnectionString;
+        var catalogCs = new NpgsqlConnectionStringBuilder(adminCs) { Database = CatalogDb }.ConnectionString;
+        var failures = 0;
+        try
+        {
+            Report.Line();
+            var sw = Stopwatch.StartNew();
+            var size = await CreateSourceAsync(adminCs, sourceCs, rows);
+            Report.Line($"Source: {SourceDb}.public.t, {rows:N0} rows, {size} (generate_series, ANALYZE) — {sw.Elapsed.TotalSeconds:F1} s");
+            var b = new NpgsqlConnectionStringBuilder(sourceCs);
+            var source = new PostgresSourceConfig(b.Host!, b.Port, SourceDb, "disable", StatementTimeoutSeconds: 3600);
+            var creds = new PostgresCredentials(b.Username!, b.Password);
+            var runner = new CheckRunner(TimeProvider.System);
+            var table = new TableRef("public", "t");
+
+            // ---------------------------------------------------------------- scans ----
+            var countStar = await TimeAsync(runs, () => BareAsync(sourceCs, "SELECT count(*) FROM public.t"));
+            var countCols = await TimeAsync(runs, () => BareAsync(sourceCs, $"SELECT count(*), {string.Join(", ", Columns.Select(c => $"count({c})"))} FROM public.t"));
+
+            var rules = Rules();
+            var one = PostgresCheckDialect.Instance.Compile(new CheckDefinition(new FieldChecksConfig(table, rules)));
+            CheckOutcome? oneOutcome = null;
+            var oneQuery = await TimeAsync(runs, async () => oneOutcome = await Ok(runner.RunAsync(one, source, creds, default)));
+            var ten = rules.Select(r => PostgresCheckDialect.Instance.Compile(new CheckDefinition(Separate(table, r)))).ToList();
+            var tenMetrics = new double?[ten.Count];
+            var tenQueries = await TimeAsync(runs, async () =>
+            {
+                for (var i = 0; i < ten.Count; i++) tenMetrics[i] = (await Ok(runner.RunAsync(ten[i], source, creds, default))).Metric;
+            });
+            // Both ways must agree rule by rule.
+            var agree = oneOutcome!.Rules.Select(r => r.Metric).SequenceEqual(tenMetrics);
+
+            Report.Line();
+            Report.Line($"Scans: best / median of {runs} after one warm-up (ms)");
+            Report.Line();
+            Report.Line("| operation | best | median | ratio (median) | target |");
+            Report.Line("|---|---:|---:|---:|---|");
+            Report.Line($"| bare scan `count(*)` | {F(countStar.Best)} | {F(countStar.Median)} | 1.00× | |");
+            Report.Line($"| bare scan `count(col)` × {Columns.Length} (same columns as the rules) | {F(countCols.Best)} | {F(countCols.Median)} | {countCols.Median / countStar.Median:F2}× count(*) | |");
+            var r1 = oneQuery.Median / countStar.Median;
+            var r1b = oneQuery.Median / countCols.Median;
+            var ok1 = r1 <= 2.0;
+            if (!ok1) failures++;
+            Report.Line($"| 10 rules, one `field_checks` check (runner) | {F(oneQuery.Best)} | {F(oneQuery.Median)} | {r1:F2}× count(*), {r1b:F2}× count(cols) | ≤ 2× bare scan: {(ok1 ? "met" : "MISSED")} |");
+            var r2 = tenQueries.Median / oneQuery.Median;
+            var ok2 = r2 >= 5.0;
+            if (!ok2) failures++;
+            Report.Line($"| 10 rules, ten separate checks one after another (runner) | {F(tenQueries.Best)} | {F(tenQueries.Median)} | {r2:F2}× the one-query check | one query ≥ 5× faster: {(ok2 ? "met" : "MISSED")} |");
+            Report.Line();
+            Report.Line($"Failing rows per rule (one query): {string.Join(", ", oneOutcome.Rules.Select(r => $"{r.Name} {r.Metric:N0}"))}; ten checks agree: {(agree ? "yes" : "NO")}");
+            if (!agree) failures++;
+
+            // ------------------------------------------------------------- handler ----
+            Report.Line();
+            sw.Restart();
+            await RecreateAsync(adminCs, CatalogDb);
+            var builder = FunctionsApplication.CreateBuilder([]);
+            QarionApp.Configure(builder);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Qarion"] = catalogCs,
+                ["AzureWebJobsStorage"] = storage,
+                ["Qarion:Telemetry:Enabled"] = "false",
+                ["Qarion:Ingestion:CredentialKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            using var host = builder.Build();
+            var check = await ArrangeCatalogAsync(host.Services, sourceCs);
+            Report.Line($"Catalog: database {CatalogDb} migrated; space, postgresql connector with encrypted credentials, row_count check on a 1-row table — {sw.Elapsed.TotalSeconds:F1} s");
+            var trivial = PostgresCheckDialect.Instance.Compile(new CheckDefinition(CheckConfigJson.Read(check.Config)));
+            var handler = new List<double>();
+            var direct = new List<double>();
+            var seq = 0;
+            for (var i = -5; i < handlerRuns; i++)
+            {
+                // Alternate which runs first, so neither side always gets the warmer cache.
+                var h = 0.0;
+                var d = 0.0;
+                if (i % 2 == 0) { h = await HandleOnceAsync(host.Services, check, ++seq); d = await DirectOnceAsync(runner, trivial, source, creds); }
+                else { d = await DirectOnceAsync(runner, trivial, source, creds); h = await HandleOnceAsync(host.Services, check, ++seq); }
+                if (i < 0) continue; // warm-up
+                handler.Add(h);
+                direct.Add(d);
+            }
+            var statuses = await StatusesAsync(host.Services);
+            var hMed = Stats.Percentile(handler, 50);
+            var dMed = Stats.Percentile(direct, 50);
+            var overhead = hMed - dMed;
+            var diffs = handler.Zip(direct, (x, y) => x - y).ToList();
+            var ok3 = overhead <= 10 && statuses == $"pass×{seq}";
+            if (!ok3) failures++;
+            Report.Line();
+            Report.Line($"Handler: trivial check, {handlerRuns} runs after 5 warm-up pairs, each a fresh queued execution (ms)");
+            Report.Line();
+            Report.Line("| operation | p50 | p95 | best | target |");
+            Report.Line("|---|---:|---:|---:|---|");
+            Report.Line($"| CheckRunner.RunAsync alone (the source's time) | {F(dMed)} | {F(Stats.Percentile(direct, 95))} | {F(direct.Min())} | |");
+            Report.Line($"| CheckExecutor.HandleAsync (load, decrypt, compile, run, record) | {F(hMed)} | {F(Stats.Percentile(handler, 95))} | {F(handler.Min())} | |");
+            Report.Line($"| overhead = handler − runner (of medians; median of paired differences {F(Stats.Percentile(diffs, 50))}) | {F(overhead)} | | | ≤ 10 ms: {(ok3 ? "met" : "MISSED")} |");
+            Report.Line();
+            Report.Line($"Executions recorded: {statuses}");
+        }
+        finally
+        {
+            if (!keep)
+            {
+                NpgsqlConnection.ClearAllPools();
+                await DropAsync(adminCs, CatalogDb);
+                await DropAsync(adminCs, SourceDb);
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>Ten rules over eight columns: four not-null, three ranges, two patterns, one accepted-values list.</summary>
+    private static List<FieldRule> Rules() =>
+    [
+        new("name_not_null", "name", FieldRuleKind.NotNull),
+        new("city_not_null", "city", FieldRuleKind.NotNull),
+        new("code_not_null", "code", FieldRuleKind.NotNull),
+        new("email_not_null", "email", FieldRuleKind.NotNull),
+        new("amount_range", "amount", FieldRuleKind.Range, Min: 0, Max: 1000),
+        new("qty_range", "qty", FieldRuleKind.Range, Min: 0, Max: 100),
+        new("score_range", "score", FieldRuleKind.Range, Min: 0, Max: 1),
+        new("email_pattern", "email", FieldRuleKind.Pattern, Pattern: "^[a-z0-9._]+@[a-z0-9.-]+\\.[a-z]{2,}$"),
+        new("code_pattern", "code", FieldRuleKind.Pattern, Pattern: "^[A-Z]{3}-[0-9]{4}$"),
+        new("status_accepted", "status", FieldRuleKind.AcceptedValues, Values: ["new", "paid", "shipped", "delivered", "cancelled"]),
+    ];
+
+    private static CheckConfig Separate(TableRef table, FieldRule r) => r.Kind switch
+    {
+        FieldRuleKind.NotNull => new NullCheckConfig(table, r.Column),
+        FieldRuleKind.Range => new RangeCheckConfig(table, r.Column, r.Min, r.Max),
+        FieldRuleKind.Pattern => new PatternCheckConfig(table, r.Column, r.Pattern!),
+        _ => new AcceptedValuesConfig(table, r.Column, r.Values!),
+    };
+
+    private static async Task<CheckOutcome> Ok(Task<CheckOutcome> run)
+    {
+        var outcome = await run;
+        if (outcome.Status == CheckStatus.Error) throw new InvalidOperationException($"check failed: {outcome.Message}\n{outcome.Sql}");
+        return outcome;
+    }
+
+    private static string F(double ms) => Stats.F(ms);
+
+    private static async Task<(double Best, double Median)> TimeAsync(int runs, Func<Task> work)
+    {
+        await work(); // warm-up
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await work();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        return (times.Min(), Stats.Percentile(times, 50));
+    }
+
+    /// <summary>A bare statement on a fresh unpooled connection, as the runner opens one per run.</summary>
+    private static async Task BareAsync(string cs, string sql)
+    {
+        await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { Pooling = false }.ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync()) for (var c = 0; c < r.FieldCount; c++) r.GetValue(c);
+    }
+
+    private static async Task<string> CreateSourceAsync(string adminCs, string sourceCs, long rows)
+    {
+        await RecreateAsync(adminCs, SourceDb);
+        await using var conn = new NpgsqlConnection(sourceCs);
+        await conn.OpenAsync();
+        // Known answers: name NULL every 100th row, city every 50th, code every 20th, email every 40th;
+        // amount outside [0, 1000] every 1000th, qty outside [0, 100] every 500th, score outside [0, 1] every 250th;
+        // email malformed every 200th (i % 200 = 7), code malformed every 300th (i % 300 = 7), status not accepted every 400th.
+        var sql = string.Create(CultureInfo.InvariantCulture, $"""
+            CREATE TABLE public.t (
+                id bigint PRIMARY KEY, name text, city text, code text, email text,
+                amount numeric(12,2), qty integer, score double precision, status text, created_at timestamptz NOT NULL);
+            INSERT INTO public.t
+            SELECT i,
+                   CASE WHEN i % 100 = 0 THEN NULL ELSE 'customer ' || i END,
+                   CASE WHEN i % 50 = 0 THEN NULL ELSE (ARRAY['Paris','Berlin','Madrid','Rome','Lisbon','Vienna'])[1 + i % 6] END,
+                   CASE WHEN i % 20 = 0 THEN NULL WHEN i % 300 = 7 THEN 'bad' || i
+                        ELSE chr(65 + (i % 26)::int) || chr(65 + (i / 26 % 26)::int) || chr(65 + (i / 676 % 26)::int) || '-' || lpad((i % 10000)::text, 4, '0') END,
+                   CASE WHEN i % 40 = 0 THEN NULL WHEN i % 200 = 7 THEN 'user' || i || '-at-example'
+                        ELSE 'user' || i || '@example.com' END,
+                   CASE WHEN i % 1000 = 0 THEN -5 ELSE (i % 100000) / 100.0 END,
+                   CASE WHEN i % 500 = 0 THEN 150 ELSE (i % 101)::int END,
+                   CASE WHEN i % 250 = 0 THEN 1.5 ELSE (i % 997) / 997.0 END,
+                   CASE WHEN i % 400 = 0 THEN 'unknown' ELSE (ARRAY['new','paid','shipped','delivered','cancelled'])[1 + i % 5] END,
+                   timestamptz '2026-01-01' + i * interval '1 second'
+            FROM generate_series(1, {rows}) AS i;
+            CREATE TABLE public.one (id integer);
+            INSERT INTO public.one VALUES (1);
+            VACUUM ANALYZE public.t;
+            VACUUM ANALYZE public.one;
+            """);
+        foreach (var statement in sql.Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            await using var cmd = new NpgsqlCommand(statement, conn);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await using var size = new NpgsqlCommand("SELECT pg_size_pretty(pg_table_size('public.t'))", conn);
+        return (string)(await size.ExecuteScalarAsync())!;
+    }
+
+    private static async Task RecreateAsync(string adminCs, string database)
+    {
+        await DropAsync(adminCs, database);
+        await using var admin = new NpgsqlConnection(adminCs);
+        await admin.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", admin);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    private static async Task DropAsync(string adminCs, string database)
+    {
+        await using var admin = new NpgsqlConnection(adminCs);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<QualityCheck> ArrangeCatalogAsync(IServiceProvider services, string sourceCs)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<QarionDbContext>();
+        await db.Database.MigrateAsync();
+        var user = new User { Email = "bench@example.com", DisplayName = "Bench", IsSuperadmin = true };
+        db.Users.Add(user);
+        var space = new Space { Slug = SpaceSlug, Name = "Quality benchmark" };
+        db.Spaces.Add(space);
+        await db.SaveChangesAsync();
+        var me = new AuthenticatedUser(user.Id, user.Email, user.DisplayName, true, AuthMethod.ApiKey);
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().SignIn(me);
+        var connectors = scope.ServiceProvider.GetRequiredService<ConnectorService>();
+        var cs = new NpgsqlConnectionStringBuilder(sourceCs);
+        var config = System.Text.Json.JsonSerializer.SerializeToElement(new { host = cs.Host, port = cs.Port, database = cs.Database, ssl_mode = "disable" });
+        var connector = await connectors.CreateAsync(SpaceSlug, new CreateConnectorRequest { Name = "source", Platform = "postgresql", Config = config, MergeStrategy = MergeStrategy.Refresh }, default);
+        var credentials = System.Text.Json.JsonSerializer.SerializeToElement(new { username = cs.Username, password = cs.Password });
+        await connectors.SetCredentialsAsync(SpaceSlug, connector.Id, credentials, default);
+        var check = new QualityCheck
+        {
+            SpaceId = space.Id, Slug = "one-row", Name = "one row", CheckType = CheckTypes.RowCount,
+            Config = CheckConfigJson.Write(new RowCountConfig(new TableRef("public", "one"))),
+            CriticalThreshold = CheckConfigJson.Write(Threshold.Lte(1)), ConnectorId = connector.Id,
+        };
+        db.QualityChecks.Add(check);
+        await db.SaveChangesAsync();
+        return check;
+    }
+
+    /// <summary>Queues a fresh execution (not timed), then times the queue handler's whole path for it.</summary>
+    private static async Task<double> HandleOnceAsync(IServiceProvider services, QualityCheck check, int seq)
+    {
+        CheckQueueMessage message;
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<QarionDbContext>();
+            var execution = CheckExecutor.NewExecution(check, ExecutionTrigger.Manual, null, $"bench:{seq}");
+            db.CheckExecutions.Add(execution);
+            await db.SaveChangesAsync();
+            message = CheckExecutor.MessageFor(execution);
+        }
+        var start = Stopwatch.GetTimestamp();
+        await using (var scope = services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<CheckExecutor>().HandleAsync(message, 1, default);
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static async Task<double> DirectOnceAsync(CheckRunner runner, CompiledCheck check, PostgresSourceConfig source, PostgresCredentials creds)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await Ok(runner.RunAsync(check, source, creds, default));
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static async Task<string> StatusesAsync(IServiceProvider services)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<QarionDbContext>();
+        var groups = await db.CheckExecutions.GroupBy(e => e.Status).Select(g => new { g.Key, N = g.Count() }).ToListAsync();
+        return string.Join(", ", groups.Select(g => $"{g.Key.ToString().ToLowerInvariant()}×{g.N}"));
+    }
+}
