@@ -124,10 +124,6 @@ internal sealed class IngestionConfiguration :
     IEntityTypeConfiguration<Connector>, IEntityTypeConfiguration<SyncJob>, IEntityTypeConfiguration<SyncSnapshot>,
     IEntityTypeConfiguration<SchemaChange>, IEntityTypeConfiguration<SourceTest>
 {
-    private static string Lower<T>(T value) where T : struct, Enum => JsonSnake(value.ToString());
-    private static string JsonSnake(string s) => Common.JsonNames.ToSnakeCase(s);
-    private static T Parse<T>(string s) where T : struct, Enum => Enum.Parse<T>(s.Replace("_", "", StringComparison.Ordinal), true);
-
     public void Configure(EntityTypeBuilder<Connector> b)
     {
         b.ToTable("connectors");
@@ -136,7 +132,7 @@ internal sealed class IngestionConfiguration :
         b.Property(x => x.Config).HasColumnType("jsonb");
         b.Property(x => x.Schedule).HasMaxLength(120);
         b.Property(x => x.TableRegex).HasMaxLength(500);
-        b.Property(x => x.MergeStrategy).HasMaxLength(16).HasConversion(v => Lower(v), s => Parse<MergeStrategy>(s));
+        b.Property(x => x.MergeStrategy).HasMaxLength(16).HasConversion(new Persistence.SnakeEnumConverter<MergeStrategy>());
         b.Property(x => x.Version).IsRowVersion();
         b.Ignore(x => x.Filters);
         b.HasIndex(x => new { x.SpaceId, x.Name }).IsUnique();
@@ -148,9 +144,9 @@ internal sealed class IngestionConfiguration :
     public void Configure(EntityTypeBuilder<SyncJob> b)
     {
         b.ToTable("sync_jobs");
-        b.Property(x => x.Status).HasMaxLength(16).HasConversion(v => Lower(v), s => Parse<SyncStatus>(s));
-        b.Property(x => x.Trigger).HasMaxLength(16).HasConversion(v => Lower(v), s => Parse<SyncTrigger>(s));
-        b.Property(x => x.MergeStrategy).HasMaxLength(16).HasConversion(v => Lower(v), s => Parse<MergeStrategy>(s));
+        b.Property(x => x.Status).HasMaxLength(16).HasConversion(new Persistence.SnakeEnumConverter<SyncStatus>());
+        b.Property(x => x.Trigger).HasMaxLength(16).HasConversion(new Persistence.SnakeEnumConverter<SyncTrigger>());
+        b.Property(x => x.MergeStrategy).HasMaxLength(16).HasConversion(new Persistence.SnakeEnumConverter<MergeStrategy>());
         b.Property(x => x.InstanceId).HasMaxLength(100);
         b.Property(x => x.Error).HasMaxLength(4000);
         b.HasIndex(x => new { x.ConnectorId, x.CreatedAt });
@@ -170,7 +166,7 @@ internal sealed class IngestionConfiguration :
     public void Configure(EntityTypeBuilder<SchemaChange> b)
     {
         b.ToTable("schema_changes");
-        b.Property(x => x.Kind).HasMaxLength(16).HasConversion(v => Lower(v), s => Parse<SchemaChangeKind>(s));
+        b.Property(x => x.Kind).HasMaxLength(16).HasConversion(new Persistence.SnakeEnumConverter<SchemaChangeKind>());
         b.Property(x => x.Column).HasMaxLength(300);
         b.Property(x => x.OldType).HasMaxLength(200);
         b.Property(x => x.NewType).HasMaxLength(200);

@@ -49,7 +49,7 @@ public sealed class CheckRunner(TimeProvider clock)
         }
         catch (Exception ex) when (IsSourceFailure(ex, ct))
         {
-            outcome = CheckOutcome.Error(Scrub(Describe(ex, current), currentCreds.Password), check.Sql);
+            outcome = CheckOutcome.Error(SourceErrors.Scrub(Describe(ex, current), currentCreds.Password), check.Sql);
         }
         return outcome with { Duration = clock.GetElapsedTime(started) };
     }
@@ -252,7 +252,7 @@ public sealed class CheckRunner(TimeProvider clock)
 
     private static string Describe(Exception ex, PostgresSourceConfig source)
     {
-        if (Find<PostgresException>(ex) is { } pg)
+        if (SourceErrors.Find<PostgresException>(ex) is { } pg)
         {
             return pg.SqlState switch
             {
@@ -266,15 +266,4 @@ public sealed class CheckRunner(TimeProvider clock)
             ? $"Timed out talking to {source.Host}:{source.Port}"
             : $"Could not run the check on {source.Host}:{source.Port}: {ex.Message}";
     }
-
-    private static T? Find<T>(Exception? ex) where T : Exception
-    {
-        for (; ex is not null; ex = ex.InnerException)
-            if (ex is T found) return found;
-        return null;
-    }
-
-    /// <summary>The last line of defence: no message leaves with the password in it, whatever put it there.</summary>
-    private static string Scrub(string message, string? password)
-        => string.IsNullOrEmpty(password) ? message : message.Replace(password, "***", StringComparison.Ordinal);
 }

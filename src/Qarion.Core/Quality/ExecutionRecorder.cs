@@ -207,16 +207,9 @@ public sealed class ExecutionRecorder(QarionDbContext db)
                 alert.AutoResolved = true;
                 alert.LastExecutionId = execution.Id;
                 alert.ResolutionNote = $"Resolved automatically: the check returned {execution.Status.ToString().ToUpperInvariant()}.";
-                db.AddOutboxEvent(check.SpaceId, OutboxEventTypes.AlertResolved, new
-                {
-                    AlertId = alert.Id,
-                    alert.Title,
-                    CheckId = check.Id,
-                    ProductId = alert.ProductId,
-                    ExecutionId = execution.Id,
-                    AutoResolved = true,
-                    ResolvedAt = now,
-                });
+                // The same payload as a resolution by a person (AlertService), so consumers read one shape.
+                db.AddOutboxEvent(check.SpaceId, OutboxEventTypes.AlertResolved, new AlertResolvedPayload(
+                    alert.Id, alert.SpaceId, alert.CheckId, alert.ProductId, alert.Severity, alert.Title, true, null, alert.ResolutionNote, alert.IssueId, now));
             }
         }
     }

@@ -250,7 +250,7 @@ public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
         }
         catch (Exception ex) when (IsSourceFailure(ex, ct))
         {
-            throw new SourceException(Scrub(Describe(ex, c, creds, activity, connected), creds.Password), ex);
+            throw new SourceException(SourceErrors.Scrub(Describe(ex, c, creds, activity, connected), creds.Password), ex);
         }
     }
 
@@ -297,7 +297,7 @@ public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
         var endpoint = c.Host.Contains(':', StringComparison.Ordinal) ? $"[{c.Host}]:{c.Port}" : $"{c.Host}:{c.Port}";
         var timeoutSeconds = connected ? c.StatementTimeoutSeconds + 5 : c.ConnectTimeoutSeconds;
 
-        if (Find<PostgresException>(ex) is { } pg)
+        if (SourceErrors.Find<PostgresException>(ex) is { } pg)
         {
             return pg.SqlState switch
             {
@@ -312,9 +312,9 @@ public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
                 _ => $"The server reported an error while {activity}: {pg.MessageText} ({pg.SqlState})",
             };
         }
-        if (Find<TimeoutException>(ex) is not null || ex is OperationCanceledException)
+        if (SourceErrors.Find<TimeoutException>(ex) is not null || ex is OperationCanceledException)
             return connected ? $"Timed out after {timeoutSeconds} s while {activity}" : $"Timed out after {timeoutSeconds} s connecting to {endpoint}";
-        if (Find<SocketException>(ex) is { } socket)
+        if (SourceErrors.Find<SocketException>(ex) is { } socket)
         {
             return socket.SocketErrorCode switch
             {
@@ -326,21 +326,11 @@ public sealed class PostgresScraper(TimeProvider clock) : IAsyncDisposable
                 _ => $"Could not connect to {endpoint}: {socket.Message}",
             };
         }
-        if (Find<AuthenticationException>(ex) is { } tls)
+        if (SourceErrors.Find<AuthenticationException>(ex) is { } tls)
             return $"TLS negotiation with {endpoint} failed: {tls.Message}";
         return connected ? $"Error while {activity} on {endpoint}: {ex.Message}" : $"Could not connect to {endpoint}: {ex.Message}";
     }
 
-    private static T? Find<T>(Exception? ex) where T : Exception
-    {
-        for (; ex is not null; ex = ex.InnerException)
-            if (ex is T found) return found;
-        return null;
-    }
-
-    /// <summary>The last line of defence: no message leaves with the password in it, whatever put it there.</summary>
-    private static string Scrub(string message, string? password)
-        => string.IsNullOrEmpty(password) ? message : message.Replace(password, "***", StringComparison.Ordinal);
 
     private static SslMode ParseSslMode(string mode) => mode switch
     {
