@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Qarion.Core.Common;
 using Qarion.Core.Health;
 using Qarion.Core.Identity;
 using Qarion.Core.Persistence;
@@ -36,6 +37,8 @@ public static class QarionCoreExtensions
         services.AddSingleton(sp => new StorageQueues(CreateQueueServiceClient(sp.GetRequiredService<IConfiguration>())));
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section));
+        services.AddOptions<OutboundOptions>().Bind(configuration.GetSection(OutboundOptions.Section));
+        services.AddSingleton<OutboundHttp>();
         services.AddSingleton<OidcTokenValidator>();
 
         services.AddScoped<CurrentUser>();

@@ -34,6 +34,28 @@ public static class OutboxEventTypes
     public const string IssueAssigned = "issue.assigned";
     public const string IssueResolved = "issue.resolved";
     public const string ContractViolated = "contract.violated";
+    public const string IssueCommentMention = "issue.comment.mentioned";
+    public const string ProductCreated = "product.created";
+    public const string ProductUpdated = "product.updated";
+    public const string SchemaChanged = "schema.changed";
+    public const string SyncCompleted = "sync.completed";
+    public const string SyncFailed = "sync.failed";
+    public const string AccessRequestSubmitted = "access.request.submitted";
+    public const string AccessRequestApproved = "access.request.approved";
+    public const string AccessRequestRejected = "access.request.rejected";
+    public const string AccessRequestExpired = "access.request.expired";
+    public const string AccessRequestReminder = "access.request.reminder";
+    public const string AccessGrantRevoked = "access.grant.revoked";
+    public const string WebhookDisabled = "webhook.disabled";
+
+    /// <summary>Every type a subscriber can name (webhook filters are checked against this list).</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        AlertRaised, AlertResolved, CheckFailed, CheckPassed, IssueCreated, IssueAssigned, IssueResolved, ContractViolated,
+        IssueCommentMention, ProductCreated, ProductUpdated, SchemaChanged, SyncCompleted, SyncFailed,
+        AccessRequestSubmitted, AccessRequestApproved, AccessRequestRejected, AccessRequestExpired, AccessRequestReminder,
+        AccessGrantRevoked, WebhookDisabled,
+    ];
 }
 
 public static class OutboxExtensions
