@@ -28,28 +28,32 @@ public sealed class CheckExecutor(
     public async Task HandleAsync(CheckQueueMessage message, long dequeueCount, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var execution = await db.CheckExecutions.AsNoTracking().SingleOrDefaultAsync(e => e.Id == message.ExecutionId, ct);
-        if (execution is null)
-        {
-            log.LogWarning("Quality message for execution {ExecutionId} names no execution (its check was deleted?); dropped", message.ExecutionId);
-            return;
-        }
-        if (execution.CompletedAt is not null)
-        {
-            log.LogInformation("Execution {ExecutionId} is complete already; redelivered message ignored", execution.Id);
-            return;
-        }
+        // The hot path is three statements on Qarion's database before the source is queried: mark the pending
+        // execution running (a completed or deleted one matches nothing: a redelivery), then load the check with its
+        // connector in one query. Recording is one more transaction (ExecutionRecorder).
         var now = db.Clock.GetUtcNow();
         var attempts = (int)Math.Min(dequeueCount, int.MaxValue);
-        await db.CheckExecutions.Where(e => e.Id == execution.Id && e.CompletedAt == null)
+        var marked = await db.CheckExecutions
+            .Where(e => e.Id == message.ExecutionId && e.CheckId == message.CheckId && e.CompletedAt == null)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(e => e.Status, ExecutionStatus.Running)
                 .SetProperty(e => e.StartedAt, now)
                 .SetProperty(e => e.Attempts, attempts)
                 .SetProperty(e => e.UpdatedAt, now), ct);
-        var check = await db.QualityChecks.AsNoTracking().SingleAsync(c => c.Id == execution.CheckId, ct);
-        var result = await MeasureAsync(check, execution.Id, ct);
-        await recorder.CompleteAsync(execution.Id, result, ct);
+        if (marked == 0)
+        {
+            log.LogInformation("Quality message for execution {ExecutionId}: no pending execution (complete already, or its check was deleted); ignored", message.ExecutionId);
+            return;
+        }
+        var loaded = await (
+                from c in db.QualityChecks.AsNoTracking()
+                where c.Id == message.CheckId
+                join k in db.Connectors.AsNoTracking() on c.ConnectorId equals (Guid?)k.Id into connectors
+                from k in connectors.DefaultIfEmpty()
+                select new { Check = c, Connector = k })
+            .SingleAsync(ct);
+        var result = await MeasureAsync(loaded.Check, loaded.Connector, message.ExecutionId, ct);
+        await recorder.CompleteAsync(message.ExecutionId, result, ct);
     }
 
     /// <summary>
@@ -140,7 +144,7 @@ public sealed class CheckExecutor(
         => new(execution.Id, execution.SpaceId, execution.CheckId, execution.IdempotencyKey);
 
     /// <summary>Compiles and runs the check against its connector's source; every failure the user can fix is an ERROR result.</summary>
-    private async Task<ExecutionResult> MeasureAsync(QualityCheck check, Guid executionId, CancellationToken ct)
+    private async Task<ExecutionResult> MeasureAsync(QualityCheck check, Connector? connector, Guid executionId, CancellationToken ct)
     {
         CheckConfig config;
         try { config = CheckConfigJson.Read(check.Config); }
@@ -158,12 +162,12 @@ public sealed class CheckExecutor(
         try { compiled = Dialect.Compile(definition); }
         catch (CheckConfigException ex) { return ExecutionResult.Error($"The check's config is no longer valid ({ex.Key}): {ex.Message}"); }
 
-        var source = await SourceAsync(check.ConnectorId, ct);
+        var source = SourceOf(connector, check.ConnectorId);
         if (source.Error is not null) return ExecutionResult.Error(source.Error, compiled.Sql);
         (Ingestion.Postgres.PostgresSourceConfig, Ingestion.Postgres.PostgresCredentials)? right = null;
         if (config is ReconciliationConfig { RightConnectorId: { } rightId } && rightId != check.ConnectorId)
         {
-            var other = await SourceAsync(rightId, ct);
+            var other = SourceOf(await db.Connectors.AsNoTracking().SingleOrDefaultAsync(k => k.Id == rightId, ct), rightId);
             if (other.Error is not null) return ExecutionResult.Error($"Right side: {other.Error}", compiled.Sql);
             right = (other.Config!, other.Credentials!);
         }
@@ -187,10 +191,9 @@ public sealed class CheckExecutor(
 
     private sealed record Source(Ingestion.Postgres.PostgresSourceConfig? Config, Ingestion.Postgres.PostgresCredentials? Credentials, string? Error);
 
-    private async Task<Source> SourceAsync(Guid? connectorId, CancellationToken ct)
+    private Source SourceOf(Connector? connector, Guid? connectorId)
     {
         if (connectorId is null) return new Source(null, null, "The check has no connector to run through.");
-        var connector = await db.Connectors.AsNoTracking().SingleOrDefaultAsync(c => c.Id == connectorId, ct);
         if (connector is null) return new Source(null, null, "The check's connector no longer exists.");
         if (connector.Platform != ConnectorPlatforms.PostgreSql)
             return new Source(null, null, $"Checks run on PostgreSQL connectors; '{connector.Name}' is {connector.Platform}.");

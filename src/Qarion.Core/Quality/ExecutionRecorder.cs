@@ -27,11 +27,10 @@ public sealed class ExecutionRecorder(QarionDbContext db)
         if (result.Status is ExecutionStatus.Queued or ExecutionStatus.Running)
             throw new ArgumentException("A result must be PASS, WARNING, FAIL or ERROR", nameof(result));
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var execution = await db.CheckExecutions
-            .FromSql($"SELECT * FROM check_executions WHERE id = {executionId} FOR UPDATE")
-            .SingleOrDefaultAsync(ct);
-        if (execution is null || execution.CompletedAt is not null) return false;
-        var check = await LockCheckAsync(execution.CheckId, ct);
+        var locked = await LockAsync(
+            $"SELECT c.*, c.xmin FROM quality_checks c WHERE c.id = (SELECT check_id FROM check_executions WHERE id = {executionId}) FOR UPDATE",
+            executionId, ct);
+        if (locked?.Execution is not { CompletedAt: null } execution) return false;
         var now = db.Clock.GetUtcNow();
         execution.Status = result.Status;
         execution.Metric = Finite(result.Metric);
@@ -42,8 +41,7 @@ public sealed class ExecutionRecorder(QarionDbContext db)
         execution.DurationMs = result.DurationMs;
         execution.StartedAt ??= now;
         execution.CompletedAt = now;
-        await ApplyAsync(check, execution, ct);
-        await db.SaveChangesAsync(ct);
+        await ApplyAsync(locked with { Execution = execution }, ct);
         await tx.CommitAsync(ct);
         return true;
     }
@@ -56,14 +54,14 @@ public sealed class ExecutionRecorder(QarionDbContext db)
     {
         ArgumentNullException.ThrowIfNull(execution);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var check = await LockCheckAsync(execution.CheckId, ct);
+        var locked = await LockAsync($"SELECT c.*, c.xmin FROM quality_checks c WHERE c.id = {execution.CheckId} FOR UPDATE", Guid.Empty, ct)
+                     ?? throw new InvalidOperationException($"Check {execution.CheckId} does not exist.");
         execution.Metric = Finite(execution.Metric);
         execution.Total = Finite(execution.Total);
         execution.StartedAt ??= db.Clock.GetUtcNow();
         execution.CompletedAt ??= execution.StartedAt;
         db.CheckExecutions.Add(execution);
-        await ApplyAsync(check, execution, ct);
-        await db.SaveChangesAsync(ct);
+        await ApplyAsync(locked with { Execution = execution }, ct);
         await tx.CommitAsync(ct);
     }
 
@@ -124,13 +122,34 @@ public sealed class ExecutionRecorder(QarionDbContext db)
     private async Task<List<Guid>> ProductsOfAsync(Guid checkId, CancellationToken ct)
         => await db.CheckProducts.AsNoTracking().Where(cp => cp.CheckId == checkId).OrderBy(cp => cp.Position).Select(cp => cp.ProductId).ToListAsync(ct);
 
-    private async Task ApplyAsync(QualityCheck check, CheckExecution execution, CancellationToken ct)
+    /// <summary>A locked check with what recording an execution of it reads (the execution when one was asked for).</summary>
+    private sealed record LockedCheck(QualityCheck Check, CheckExecution? Execution, List<Guid> Products, List<QualityAlert> OpenAlerts);
+
+    /// <summary>
+    /// One round trip: <paramref name="lockSql"/> locks a check row (every completion of its executions takes this
+    /// lock first, so they are serialized and a completed execution is seen as such), and the same statement loads
+    /// execution <paramref name="executionId"/>, the check's products and its open alerts, all tracked.
+    /// </summary>
+    private async Task<LockedCheck?> LockAsync(FormattableString lockSql, Guid executionId, CancellationToken ct)
+        => await db.QualityChecks.FromSql(lockSql)
+            .Select(c => new LockedCheck(
+                c,
+                db.CheckExecutions.FirstOrDefault(e => e.Id == executionId),
+                db.CheckProducts.Where(cp => cp.CheckId == c.Id).OrderBy(cp => cp.Position).Select(cp => cp.ProductId).ToList(),
+                db.QualityAlerts.Where(a => a.CheckId == c.Id && a.Status != AlertStatus.Resolved).ToList()))
+            .SingleOrDefaultAsync(ct);
+
+    private async Task ApplyAsync(LockedCheck state, CancellationToken ct)
     {
-        var products = await ProductsOfAsync(check.Id, ct);
+        // The transaction is all or nothing (a failure rolls it back whole), so EF's savepoint around each
+        // SaveChanges would only cost two more round trips.
+        db.Database.AutoSavepointsEnabled = false;
+        var (check, execution, products, openAlerts) = state;
+        ArgumentNullException.ThrowIfNull(execution);
         var previous = check.LastStatus;
         check.LastStatus = execution.Status;
         check.LastRunAt = execution.CompletedAt;
-        await ApplyAlertsAsync(check, execution, products, ct);
+        await ApplyAlertsAsync(check, execution, products, openAlerts, ct);
         var failing = IsFailure(execution.Status);
         var wasFailing = previous is { } p && IsFailure(p);
         if (failing && !wasFailing)
@@ -138,18 +157,19 @@ public sealed class ExecutionRecorder(QarionDbContext db)
         else if (!failing && wasFailing)
             db.AddOutboxEvent(check.SpaceId, OutboxEventTypes.CheckPassed, EventBody(check, execution, products));
         await db.SaveChangesAsync(ct);
-        await RecomputeScoresAsync(products, ct);
+        // A score is a function of its products' checks' last statuses (and severities): when this check's status
+        // stays what it was, every score it feeds stays too, and recomputing would only rewrite the same values.
+        if (previous != execution.Status) await RecomputeScoresAsync(products, ct);
     }
 
     /// <summary>
     /// FAIL or ERROR: raise an alert per product unless one is open (then count the occurrence). PASS or WARNING
     /// (the critical threshold holds again): resolve the open alerts automatically.
     /// </summary>
-    private async Task ApplyAlertsAsync(QualityCheck check, CheckExecution execution, IReadOnlyList<Guid> products, CancellationToken ct)
+    private async Task ApplyAlertsAsync(
+        QualityCheck check, CheckExecution execution, IReadOnlyList<Guid> products, List<QualityAlert> openAlerts, CancellationToken ct)
     {
-        var open = await db.QualityAlerts
-            .Where(a => a.CheckId == check.Id && a.Status != AlertStatus.Resolved)
-            .ToDictionaryAsync(a => a.ProductId, ct);
+        var open = openAlerts.ToDictionary(a => a.ProductId);
         var now = execution.CompletedAt!.Value;
         if (IsFailure(execution.Status))
         {

@@ -115,6 +115,33 @@ public sealed class ExecutionTests(QualityFixture app) : IClassFixture<QualityFi
     }
 
     [Fact]
+    public async Task A_run_repeating_the_last_status_rewrites_no_score_and_a_changed_status_rescores()
+    {
+        var check = await app.AddCheckAsync("rescored-emails", app.Shop, ["rescored"], new NullCheckConfig(new TableRef("shop", "rescored"), "email"));
+        var productId = await app.ProductIdAsync("rescored");
+        async Task<ProductQualityScore> ScoreAsync() => (await app.QueryAsync(db => db.ProductQualityScores.Where(s => s.ProductId == productId))).Single();
+
+        Assert.Equal("pass", (await app.RunAsync("rescored-emails")).Str("status"));
+        var first = await ScoreAsync();
+        Assert.Equal((100.0, "healthy"), (first.Score, first.Health));
+
+        // The clock moved on, but no input of the score did: nothing is rewritten.
+        var repeated = await app.RunAsync("rescored-emails");
+        Assert.Equal("pass", repeated.Str("status"));
+        var unchanged = await ScoreAsync();
+        Assert.Equal((100.0, first.ComputedAt), (unchanged.Score, unchanged.ComputedAt));
+        var stored = (await app.QueryAsync(db => db.QualityChecks.Where(c => c.Id == check.Id))).Single();
+        Assert.Equal((ExecutionStatus.Pass, repeated.GetProperty("completed_at").GetDateTimeOffset()), (stored.LastStatus, stored.LastRunAt));
+
+        await app.ShopDatabase.ExecuteAsync("UPDATE shop.rescored SET email = NULL WHERE id = 5");
+        var failed = await app.RunAsync("rescored-emails");
+        Assert.Equal("fail", failed.Str("status"));
+        var rescored = await ScoreAsync();
+        Assert.Equal((0.0, "critical", 1), (rescored.Score, rescored.Health, rescored.Failing));
+        Assert.Equal(failed.GetProperty("completed_at").GetDateTimeOffset(), rescored.ComputedAt);
+    }
+
+    [Fact]
     public async Task A_redelivered_message_and_a_repeated_idempotency_key_never_make_a_second_execution()
     {
         var check = await app.AddCheckAsync("album-rows", app.Chinook, ["album"], new RowCountConfig(new TableRef("public", "album")));

@@ -55,6 +55,7 @@ public class QualityFixture : IngestionFixture
             CREATE TABLE shop.feed AS SELECT * FROM shop.orders;
             CREATE TABLE shop.ledger AS SELECT * FROM shop.orders;
             CREATE TABLE shop.scheduled AS SELECT * FROM shop.orders;
+            CREATE TABLE shop.rescored AS SELECT * FROM shop.orders;
             CREATE TABLE shop.pushed (id integer);
             CREATE TABLE shop.graded (id integer);
             """);
