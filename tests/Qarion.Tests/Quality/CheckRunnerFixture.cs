@@ -43,6 +43,9 @@ public sealed class CheckRunnerFixture : IAsyncLifetime
         CREATE FUNCTION public.side_effect() RETURNS integer LANGUAGE sql AS $$ INSERT INTO public.victims VALUES (1) RETURNING 1 $$;
 
         -- A nested quantifier over a long run of 'a' that does not end the way the pattern wants.
+        CREATE TABLE public.typed (s smallint, i integer, b bigint, n numeric(6,2), r real, d double precision, t text);
+        INSERT INTO public.typed VALUES (-1, -1, -1, -0.01, -0.5, -0.5, 'a'), (0, 0, 0, 0, 0, 0, 'b'), (5, 5, 5, 4.99, 0.1, 0.1, 'c'),
+                                        (10, 10, 10, 10.01, 10.5, 10.5, 'd'), (11, 11, 9000000000, 10, 10, 10, 'e');
         CREATE TABLE public.long_text (s text);
         INSERT INTO public.long_text VALUES (repeat('a', 5000) || 'b');
 

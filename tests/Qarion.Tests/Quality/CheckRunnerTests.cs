@@ -283,6 +283,36 @@ public sealed class CheckRunnerTests(CheckRunnerFixture fixture) : IClassFixture
         Assert.Equal((CheckStatus.Pass, 0d), Of(await fixture.RunAsync(Edges, new UniquenessConfig(allNulls, ["label"]))));
     }
 
+    [Theory]
+    // Integral bounds (sent as bigint) and fractional ones (sent as numeric) give the same exact answer on every numeric type.
+    [InlineData("s", 0, 10, 2)]
+    [InlineData("i", 0, 10, 2)]
+    [InlineData("b", 0, 10, 2)]
+    [InlineData("n", 0, 10, 2)]
+    [InlineData("r", 0, 10, 2)]
+    [InlineData("d", 0, 10, 2)]
+    [InlineData("i", -0.5, 10.5, 2)]
+    [InlineData("i", 0.5, 9.5, 4)]
+    [InlineData("b", 0.5, 9000000000.5, 2)]
+    [InlineData("n", -0.01, 10.005, 1)]
+    [InlineData("d", 0.1, 10, 3)]
+    public async Task Range_bounds_compare_exactly_on_every_numeric_column_type(string column, double min, double max, double outside)
+    {
+        var typed = new TableRef("public", "typed");
+        var outcome = await fixture.RunAsync(Edges, new RangeCheckConfig(typed, column, (decimal)min, (decimal)max));
+        Assert.Equal((CheckStatus.Fail, outside), Of(outcome));
+        var rule = new FieldRule("r", column, FieldRuleKind.Range, Min: (decimal)min, Max: (decimal)max);
+        Assert.Equal(outside, (await fixture.RunAsync(Edges, new FieldChecksConfig(typed, [rule]))).Metric);
+    }
+
+    [Fact]
+    public async Task A_range_on_a_text_column_is_an_error_not_a_string_comparison()
+    {
+        var outcome = await fixture.RunAsync(Edges, new RangeCheckConfig(new TableRef("public", "typed"), "t", 0, 10));
+        Assert.Equal(CheckStatus.Error, outcome.Status);
+        Assert.Contains("operator does not exist", outcome.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Identifiers_that_need_quoting_are_only_ever_names()
     {

@@ -104,7 +104,8 @@ public sealed class PostgresCheckDialectTests
     {
         var query = Dialect.Compile(new CheckDefinition(new RangeCheckConfig(new("s", "t"), "c", 1.5m, 9m))).Queries.Single();
         Assert.Equal("SELECT count(*) FILTER (WHERE \"c\" < $1 OR \"c\" > $2), count(*) FROM \"s\".\"t\"", query.Sql);
-        Assert.Equal([1.5m, 9m], query.Parameters);
+        // A fractional bound stays numeric; an integral one goes as bigint, so an integer column is not cast row by row.
+        Assert.Equal<object>([1.5m, 9L], query.Parameters);
     }
 
     [Fact]
