@@ -50,7 +50,7 @@ public sealed class AlertConnectorService(
     public async Task<Paged<AlertConnectorResponse>> ListAsync(string spaceSlug, PageRequest page, CancellationToken ct)
     {
         var space = await access.RequireAsync(spaceSlug, SpaceRole.Editor, ct);
-        var rows = await Rows().Where(r => r.C.SpaceId == space.SpaceId).OrderBy(r => r.C.Name).ThenBy(r => r.C.Id).ToPageAsync(page, ct);
+        var rows = await Rows(db.Set<AlertConnector>().AsNoTracking().Where(c => c.SpaceId == space.SpaceId).OrderBy(c => c.Name).ThenBy(c => c.Id)).ToPageAsync(page, ct);
         return new Paged<AlertConnectorResponse>(rows.Items.Select(ToResponse).ToList(), rows.Total, rows.Page, rows.Size);
     }
 
@@ -179,12 +179,12 @@ public sealed class AlertConnectorService(
            ?? throw new NotFoundException("Alert connector", id.ToString());
 
     private async Task<AlertConnectorResponse> GetAsync(SpaceContext space, Guid id, CancellationToken ct)
-        => ToResponse(await Rows().Where(r => r.C.Id == id && r.C.SpaceId == space.SpaceId).SingleOrDefaultAsync(ct)
+        => ToResponse(await Rows(db.Set<AlertConnector>().AsNoTracking().Where(c => c.Id == id && c.SpaceId == space.SpaceId)).SingleOrDefaultAsync(ct)
                       ?? throw new NotFoundException("Alert connector", id.ToString()));
 
     private sealed record Row(AlertConnector C, bool HasSecret, AlertDeliverySummary? LastDelivery);
 
-    private IQueryable<Row> Rows() => db.Set<AlertConnector>().AsNoTracking().Select(c => new Row(
+    private IQueryable<Row> Rows(IQueryable<AlertConnector> connectors) => connectors.Select(c => new Row(
         new AlertConnector
         {
             Id = c.Id, SpaceId = c.SpaceId, Name = c.Name, Kind = c.Kind, Config = c.Config, SecretHint = c.SecretHint, MinSeverity = c.MinSeverity,
