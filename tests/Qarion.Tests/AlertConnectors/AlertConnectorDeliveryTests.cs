@@ -306,4 +306,23 @@ public sealed class AlertConnectorDeliveryTests(AlertConnectorFixture app) : ICl
         Assert.Equal(("Access request submitted", "Quarterly report"), (posts[3].Str("text"), Summary(posts[3])));
         Assert.Equal("*Product* Orders | *Requester name* Bo | *Access level* read", Fields(posts[3]));
     }
+
+    [Fact]
+    public async Task An_alert_resolved_by_a_person_names_them_and_carries_their_note()
+    {
+        var (admin, space, spaceId, product) = await SpaceWithProductAsync();
+        var path = $"/resolved/{Guid.NewGuid():N}";
+        await CreateAsync(admin, space, new { name = "resolutions", kind = "teams", url = app.Http.Url + path, event_types = new[] { "quality.alert.resolved" }, min_severity = "critical" });
+        var alert = await app.SeedAlertAsync(space, product, "emails", severity: CheckSeverity.Critical);
+        var resolved = await admin.Client.PostAsync($"/api/v1/spaces/{space}/alerts/{alert.Id}/resolve", new { note = "Backfilled the missing emails" });
+        Assert.True(resolved.Status == 200, resolved.ToString());
+        var row = await app.WithDbAsync(db => db.Set<OutboxEvent>().AsNoTracking().SingleAsync(e => e.SpaceId == spaceId && e.EventType == OutboxEventTypes.AlertResolved));
+        await app.DispatchAsync(OutboxMessage.From(row));
+
+        var card = JsonDocument.Parse(Assert.Single(app.Http.ReceivedOn(path)).Body).RootElement.GetProperty("attachments")[0].GetProperty("content").GetProperty("body");
+        Assert.Equal(("Alert resolved: Emails are present failed", "Good"), (card[0].Str("text"), card[0].Str("color")));
+        Assert.Equal("Backfilled the missing emails", card[1].Str("text"));
+        Assert.Equal(["Severity=Critical", "Product=Orders", "Resolved by=Ada"],
+            card[2].GetProperty("facts").EnumerateArray().Select(f => $"{f.Str("title")}={f.Str("value")}"));
+    }
 }
