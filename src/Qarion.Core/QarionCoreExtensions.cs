@@ -80,6 +80,14 @@ public static class QarionCoreExtensions
         services.AddScoped<Quality.CheckService>();
         services.AddScoped<Quality.DbtTestImportService>();
 
+        services.AddOptions<Notifications.SmtpOptions>().Bind(configuration.GetSection(Notifications.SmtpOptions.Section));
+        services.AddSingleton<Notifications.IEmailSender, Notifications.SmtpEmailSender>();
+        services.AddSingleton<AlertConnectors.AlertChannels>();
+        services.AddScoped<AlertConnectors.AlertFormatter>();
+        services.AddScoped<AlertConnectors.AlertConnectorService>();
+        services.AddScoped<AlertConnectors.AlertDispatcher>();
+        services.AddScoped<Outbox.IOutboxEventConsumer>(sp => sp.GetRequiredService<AlertConnectors.AlertDispatcher>());
+
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;
     }

@@ -62,6 +62,10 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var comment = (await alice.Client.PostAsync($"{i}/{issue}/comments", new { body = "Marmalade note" })).Json.Id();
         var alert = await Issues.IssueTestSupport.SeedAlertAsync(app, a, ledgerId, "quokka-check", checkName: "Quokka check");
         var al = $"/api/v1/spaces/{a}/alerts";
+        var ac = $"/api/v1/spaces/{a}/alert-connectors";
+        var alertConnector = await alice.Client.PostAsync(ac, new { name = "Quokka alerts", kind = "email", config = new { recipients = new[] { "marmalade@example.com" } } });
+        Assert.True(alertConnector.Status == 201, alertConnector.ToString());
+        var alertConnectorId = alertConnector.Json.Id();
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -169,6 +173,13 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("POST", $"{al}/{alert.Id}/acknowledge", new { }),
             ("POST", $"{al}/{alert.Id}/resolve", new { }),
             ("POST", $"{al}/{alert.Id}/issue", new { }),
+            ("GET", ac, null),
+            ("POST", ac, new { name = "intruder", kind = "email", config = new { recipients = new[] { "bob@example.com" } } }),
+            ("GET", $"{ac}/{alertConnectorId}", null),
+            ("PATCH", $"{ac}/{alertConnectorId}", new { name = "Hijacked", is_enabled = false }),
+            ("DELETE", $"{ac}/{alertConnectorId}", null),
+            ("POST", $"{ac}/{alertConnectorId}/test", new { }),
+            ("GET", $"{ac}/{alertConnectorId}/deliveries", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -217,6 +228,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(System.Text.Json.JsonValueKind.Null, alertAfter.GetProperty("issue_id").ValueKind);
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/issues")).Items());
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/alerts")).Items());
+        var alertConnectorAfter = (await alice.Client.GetAsync($"{ac}/{alertConnectorId}")).Json;
+        Assert.Equal(("Quokka alerts", true), (alertConnectorAfter.Str("name"), alertConnectorAfter.GetProperty("is_enabled").GetBoolean()));
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/alert-connectors")).Items());
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
@@ -310,6 +324,17 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(404, (await carol.Client.PostAsync($"/api/v1/spaces/{a}/alerts/{alertB.Id}/issue", new { })).Status);
         Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/alerts?check_id={alertB.CheckId}")).Items());
         Assert.Equal("active", (await carol.Client.GetAsync($"/api/v1/spaces/{b}/alerts/{alertB.Id}")).Json.Str("status"));
+
+        // An alert connector of B is not found under A's URLs.
+        var connectorB = (await carol.Client.PostAsync($"/api/v1/spaces/{b}/alert-connectors", new { name = "B mail", kind = "email", config = new { recipients = new[] { "b@example.com" } } })).Json.Id();
+        var aca = $"/api/v1/spaces/{a}/alert-connectors";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{aca}/{connectorB}")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{aca}/{connectorB}", new { is_enabled = false })).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{aca}/{connectorB}/test", new { })).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{aca}/{connectorB}/deliveries")).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{aca}/{connectorB}")).Status);
+        Assert.Empty((await carol.Client.GetAsync(aca)).Items());
+        Assert.True((await carol.Client.GetAsync($"/api/v1/spaces/{b}/alert-connectors/{connectorB}")).Json.GetProperty("is_enabled").GetBoolean());
 
         // The same slug in two spaces resolves within each.
         Assert.Equal(shared.Id(), (await carol.Client.GetAsync($"{pa}/shared-slug")).Json.Id());
