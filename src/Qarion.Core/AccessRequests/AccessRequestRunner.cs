@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Qarion.Core.Common;
 using Microsoft.Extensions.Logging;
 using Qarion.Core.Outbox;
 using Qarion.Core.Persistence;
@@ -128,9 +130,23 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
     internal async Task EmitAsync(
         AccessRequest request, string eventType, IReadOnlyList<Guid> recipients, Guid? actorId, string? comment, Guid? grantId,
         DateTimeOffset? endsAt, CancellationToken ct, GrantEndReason? reason = null)
-        => db.AddOutboxEvent(request.SpaceId, eventType, await PayloadAsync(db, request, recipients, actorId, comment, grantId, endsAt ?? request.EndsAt, ct) with
+        => AddEvent(db, request.SpaceId, eventType, await PayloadAsync(db, request, recipients, actorId, comment, grantId, endsAt ?? request.EndsAt, ct) with
         {
             EndReason = reason,
+        });
+
+    /// <summary>
+    /// <see cref="OutboxExtensions.AddOutboxEvent"/> with a time-ordered id (UUIDv7), so a request's events sort in
+    /// the order they happened (their occurred_at comes from the app clock and may tie).
+    /// </summary>
+    internal static void AddEvent(QarionDbContext db, Guid spaceId, string eventType, AccessEventPayload payload)
+        => db.Add(new OutboxEvent
+        {
+            Id = Guid.CreateVersion7(),
+            SpaceId = spaceId,
+            EventType = eventType,
+            Payload = JsonSerializer.Serialize(payload, JsonNames.SerializerOptions),
+            OccurredAt = db.Clock.GetUtcNow(),
         });
 
     internal static async Task<AccessEventPayload> PayloadAsync(

@@ -180,7 +180,7 @@ public sealed class AccessRequestService(
         grant.EndReason = GrantEndReason.Revoked;
         grant.RevokeComment = string.IsNullOrWhiteSpace(body.Comment) ? null : body.Comment.Trim();
         var request = await db.Set<AccessRequest>().AsNoTracking().SingleAsync(r => r.Id == grant.RequestId, ct);
-        db.AddOutboxEvent(space.SpaceId, OutboxEventTypes.AccessGrantRevoked,
+        AccessRequestRunner.AddEvent(db, space.SpaceId, OutboxEventTypes.AccessGrantRevoked,
             await AccessRequestRunner.PayloadAsync(db, request, [grant.UserId], grant.RevokedById, grant.RevokeComment, grant.Id, grant.EndsAt, ct) with
             {
                 EndReason = GrantEndReason.Revoked,
