@@ -124,11 +124,13 @@ public sealed class AccessRequestService(
         if (approve && request.EndsAt <= now)
             throw new ConflictException("The requested end date has passed; the requester should ask again.", "end_date_passed");
 
-        request.Status = approve ? AccessRequestStatus.Approved : AccessRequestStatus.Rejected;
-        request.DecidedById = userId;
-        request.DecidedAt = now;
-        request.DecisionComment = comment;
-        await SaveDecisionAsync(ct);
+        await SaveDecisionAsync(request, r =>
+        {
+            r.Status = approve ? AccessRequestStatus.Approved : AccessRequestStatus.Rejected;
+            r.DecidedById = userId;
+            r.DecidedAt = now;
+            r.DecisionComment = comment;
+        }, ct);
         await RaiseAsync(durable, request, ct);
         return await ResponseAsync(space, id, ct);
     }
@@ -141,11 +143,12 @@ public sealed class AccessRequestService(
         var request = await db.Set<AccessRequest>().SingleOrDefaultAsync(r => r.Id == id && r.SpaceId == space.SpaceId, ct)
                       ?? throw new NotFoundException("Access request", id.ToString());
         if (request.RequesterId != userId) throw new ForbiddenException("Only the requester may cancel a request.");
-        if (request.Status != AccessRequestStatus.Pending)
-            throw new ConflictException($"The request is already {SnakeCaseEnums.Name(request.Status)}.", "already_decided");
-        request.Status = AccessRequestStatus.Cancelled;
-        request.DecidedAt = clock.GetUtcNow();
-        await SaveDecisionAsync(ct);
+        var now = clock.GetUtcNow();
+        await SaveDecisionAsync(request, r =>
+        {
+            r.Status = AccessRequestStatus.Cancelled;
+            r.DecidedAt = now;
+        }, ct);
         await RaiseAsync(durable, request, ct);
         return await ResponseAsync(space, id, ct);
     }
@@ -221,16 +224,34 @@ public sealed class AccessRequestService(
         return await db.Products.AnyAsync(p => p.Id == productId && (p.OwnerId == userId || p.StewardId == userId), ct);
     }
 
-    private async Task SaveDecisionAsync(CancellationToken ct)
+    /// <summary>
+    /// Applies a decision to a pending request and saves it under the row version. When the row changed since it
+    /// was read, it is read again: a decision or the deadline got there first → 409; only the orchestration's
+    /// bookkeeping (a notification flag) changed → the decision is applied again and saved.
+    /// </summary>
+    private async Task SaveDecisionAsync(AccessRequest request, Action<AccessRequest> apply, CancellationToken ct)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Someone decided (or the deadline expired it) between our read and our write.
-            throw new ConflictException("The request was decided meanwhile.", "already_decided");
+            if (request.Status != AccessRequestStatus.Pending)
+                throw new ConflictException($"The request is already {SnakeCaseEnums.Name(request.Status)}.", "already_decided");
+            apply(request);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 5)
+            {
+                // The failed save's audit rows must not be written twice.
+                foreach (var entry in db.ChangeTracker.Entries<Audit.AuditEntry>().Where(e => e.State == EntityState.Added).ToList())
+                    entry.State = EntityState.Detached;
+                await db.Entry(request).ReloadAsync(ct);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                throw new ConflictException("The request was decided meanwhile.", "already_decided");
+            }
         }
     }
 

@@ -198,6 +198,26 @@ public sealed class AccessRequestTests(AccessFixture app) : IClassFixture<Access
     }
 
     [Fact]
+    public async Task An_approver_cannot_approve_their_own_request()
+    {
+        var cast = await AccessCast.CreateAsync(app);
+        var own = await AccessFixture.SubmitAsync(cast.Admin.Client, cast.Space, new { product_id = cast.ProductId, access_level = "admin", justification = "Self-service" });
+        var id = own.Id();
+        Assert.Equal(new[] { cast.RootId, cast.Owner.Id, cast.Steward.Id }.Order(), own.GetProperty("approver_ids").EnumerateArray().Select(x => x.GetGuid()));
+        Assert.False(own.GetProperty("can_decide").GetBoolean());
+        var events = await app.WaitForEventsAsync(id, 1);
+        Assert.Equal(new[] { cast.RootId, cast.Owner.Id, cast.Steward.Id }.Order(), AccessFixture.Recipients(events[0].Payload));
+        Assert.Empty((await cast.Admin.Client.GetAsync($"{cast.Requests}?view=to_approve")).Items());
+
+        var self = await cast.Admin.Client.PostAsync($"{cast.Requests}/{id}/approve", new { });
+        Assert.Equal((403, "You cannot decide your own access request."), (self.Status, self.Json.Str("detail")));
+        Assert.Equal(403, (await cast.Admin.Client.PostAsync($"{cast.Requests}/{id}/reject", new { comment = "x" })).Status);
+        Assert.Equal("pending", (await cast.Admin.Client.GetAsync($"{cast.Requests}/{id}")).Json.Str("status"));
+        Assert.Equal(200, (await cast.Owner.Client.PostAsync($"{cast.Requests}/{id}/approve", new { })).Status);
+        Assert.Equal("approved", await app.WaitForOrchestrationAsync(id));
+    }
+
+    [Fact]
     public async Task The_requester_may_cancel_a_pending_request_and_nobody_else()
     {
         var cast = await AccessCast.CreateAsync(app);
