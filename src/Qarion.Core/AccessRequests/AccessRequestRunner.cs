@@ -15,14 +15,15 @@ public sealed record AccessOutcome(AccessRequestStatus Status, Guid? GrantId, do
 /// The activities of <see cref="AccessOrchestration"/>. Each reads the request from the database and acts on
 /// what it finds there, never on what the orchestration believes: run twice, the second run changes nothing
 /// and emits nothing (flags on the request, the one-grant-per-request unique index, revoked_at on the grant).
+/// A request deleted meanwhile (its product, connector or space deleted) reads as cancelled: the orchestration ends quietly.
 /// </summary>
 public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, ILogger<AccessRequestRunner> log)
 {
     /// <summary>Tells the approvers about a new request (<c>access.request.submitted</c>), once.</summary>
     public async Task NotifySubmittedAsync(Guid requestId, CancellationToken ct)
     {
-        var request = await db.Set<AccessRequest>().SingleAsync(r => r.Id == requestId, ct);
-        if (request.SubmittedNotifiedAt is not null) return;
+        var request = await db.Set<AccessRequest>().SingleOrDefaultAsync(r => r.Id == requestId, ct);
+        if (request is null || request.SubmittedNotifiedAt is not null) return;
         request.SubmittedNotifiedAt = clock.GetUtcNow();
         await EmitAsync(request, OutboxEventTypes.AccessRequestSubmitted, await ApproverIdsAsync(request, ct), request.RequesterId, null, null, null, ct);
         await db.SaveChangesAsync(ct);
@@ -31,8 +32,8 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
     /// <summary>Reminds the approvers of a request still pending (<c>access.request.reminder</c>), at most once; true when it did.</summary>
     public async Task<bool> RemindAsync(Guid requestId, CancellationToken ct)
     {
-        var request = await db.Set<AccessRequest>().SingleAsync(r => r.Id == requestId, ct);
-        if (request.Status != AccessRequestStatus.Pending || request.ReminderSentAt is not null) return false;
+        var request = await db.Set<AccessRequest>().SingleOrDefaultAsync(r => r.Id == requestId, ct);
+        if (request is null || request.Status != AccessRequestStatus.Pending || request.ReminderSentAt is not null) return false;
         request.ReminderSentAt = clock.GetUtcNow();
         await EmitAsync(request, OutboxEventTypes.AccessRequestReminder, await ApproverIdsAsync(request, ct), null, null, null, null, ct);
         await db.SaveChangesAsync(ct);
@@ -45,7 +46,8 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
     /// </summary>
     public async Task<AccessRequestStatus> ExpireAsync(Guid requestId, CancellationToken ct)
     {
-        var request = await db.Set<AccessRequest>().SingleAsync(r => r.Id == requestId, ct);
+        var request = await db.Set<AccessRequest>().SingleOrDefaultAsync(r => r.Id == requestId, ct);
+        if (request is null) return AccessRequestStatus.Cancelled;
         if (request.Status != AccessRequestStatus.Pending) return request.Status;
         request.Status = AccessRequestStatus.Expired;
         request.OutcomeNotifiedAt = clock.GetUtcNow();
@@ -61,7 +63,8 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
     /// </summary>
     public async Task<AccessOutcome> CompleteAsync(Guid requestId, CancellationToken ct)
     {
-        var request = await db.Set<AccessRequest>().SingleAsync(r => r.Id == requestId, ct);
+        var request = await db.Set<AccessRequest>().SingleOrDefaultAsync(r => r.Id == requestId, ct);
+        if (request is null) return new AccessOutcome(AccessRequestStatus.Cancelled, null, null);
         switch (request.Status)
         {
             case AccessRequestStatus.Approved:
@@ -101,7 +104,8 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
     {
         var grant = await db.Set<AccessGrant>().SingleOrDefaultAsync(g => g.Id == grantId, ct);
         if (grant is null || grant.RevokedAt is not null) return false;
-        var request = await db.Set<AccessRequest>().AsNoTracking().SingleAsync(r => r.Id == grant.RequestId, ct);
+        var request = await db.Set<AccessRequest>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == grant.RequestId, ct);
+        if (request is null) return false;
         grant.RevokedAt = clock.GetUtcNow();
         grant.EndReason = GrantEndReason.Ended;
         await EmitAsync(request, OutboxEventTypes.AccessGrantRevoked, [grant.UserId], null, null, grant.Id, grant.EndsAt, ct, GrantEndReason.Ended);

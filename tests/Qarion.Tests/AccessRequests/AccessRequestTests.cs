@@ -308,6 +308,18 @@ public sealed class AccessRequestTests(AccessFixture app) : IClassFixture<Access
             var outcome = await scope.ServiceProvider.GetRequiredService<AccessRequestRunner>().CompleteAsync(id, default);
             Assert.Equal((grantId, (double?)null), (outcome.GrantId, outcome.EndsInSeconds));
         }
+
+        // A request deleted meanwhile (its product deleted) ends the orchestration quietly.
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var runner = scope.ServiceProvider.GetRequiredService<AccessRequestRunner>();
+            var gone = Guid.NewGuid();
+            await runner.NotifySubmittedAsync(gone, default);
+            Assert.False(await runner.RemindAsync(gone, default));
+            Assert.Equal(AccessRequestStatus.Cancelled, await runner.ExpireAsync(gone, default));
+            Assert.Equal(new AccessOutcome(AccessRequestStatus.Cancelled, null, null), await runner.CompleteAsync(gone, default));
+            Assert.False(await runner.EndGrantAsync(gone, default));
+        }
     }
 }
 
@@ -332,6 +344,24 @@ public sealed class AccessTimingTests(AccessTimingFixture app) : IClassFixture<A
         var late = await cast.Owner.Client.PostAsync($"{cast.Requests}/{id}/approve", new { });
         Assert.Equal((409, "already_decided"), (late.Status, late.Code()));
         Assert.Empty((await cast.Owner.Client.GetAsync($"{cast.Grants}?product_id={cast.ProductId}")).Items());
+    }
+
+    [Fact]
+    public async Task A_decision_whose_event_was_lost_is_found_at_the_deadline()
+    {
+        var cast = await AccessCast.CreateAsync(app);
+        var id = (await AccessFixture.SubmitAsync(cast.Requester.Client, cast.Space, new { product_id = cast.ProductId, justification = "Lost signal" })).Id();
+        // Recorded as the endpoint would, but no event is raised.
+        await app.WithDbAsync(async db =>
+        {
+            var request = await db.Set<AccessRequest>().SingleAsync(r => r.Id == id);
+            (request.Status, request.DecidedById, request.DecidedAt) = (AccessRequestStatus.Approved, cast.Owner.Id, app.Clock.GetUtcNow());
+            return await db.SaveChangesAsync();
+        });
+        Assert.Equal("approved", await app.WaitForOrchestrationAsync(id));
+        Assert.Equal([OutboxEventTypes.AccessRequestSubmitted, OutboxEventTypes.AccessRequestApproved], (await app.EventsAsync(id)).Select(e => e.Type));
+        var grant = Assert.Single((await cast.Requester.Client.GetAsync($"{cast.Grants}?user_id={cast.Requester.Id}")).Items());
+        Assert.Equal((cast.Owner.Id, true), (grant.GetProperty("granted_by_id").GetGuid(), grant.GetProperty("is_active").GetBoolean()));
     }
 
     [Fact]
