@@ -79,6 +79,9 @@ public static class QarionCoreExtensions
         services.AddScoped<Contracts.ContractService>();
         services.AddScoped<Quality.CheckService>();
         services.AddScoped<Quality.DbtTestImportService>();
+        services.AddOptions<AccessRequests.AccessOptions>().Bind(configuration.GetSection(AccessRequests.AccessOptions.Section));
+        services.AddScoped<AccessRequests.AccessRequestService>();
+        services.AddScoped<AccessRequests.AccessRequestRunner>();
 
         services.AddOptions<Notifications.SmtpOptions>().Bind(configuration.GetSection(Notifications.SmtpOptions.Section));
         services.AddSingleton<Notifications.IEmailSender, Notifications.SmtpEmailSender>();

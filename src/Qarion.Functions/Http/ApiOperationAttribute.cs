@@ -84,5 +84,7 @@ public static class QueryParameters
         new("reporter_id", typeof(Guid), "Only issues reported by this user."),
         new("severity", typeof(string), "An alert severity: low, medium, high or critical."),
         new("check_id", typeof(Guid), "Only items of this quality check."),
+        new("view", typeof(string), "Access requests: mine (default; the caller's own), to_approve (pending ones the caller may decide) or all (Admin)."),
+        new("active", typeof(bool), "Access grants: true for active only, false for revoked or ended only (default both)."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

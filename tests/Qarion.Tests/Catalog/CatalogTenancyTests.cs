@@ -66,6 +66,34 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var alertConnector = await alice.Client.PostAsync(ac, new { name = "Quokka alerts", kind = "email", config = new { recipients = new[] { "marmalade@example.com" } } });
         Assert.True(alertConnector.Status == 201, alertConnector.ToString());
         var alertConnectorId = alertConnector.Json.Id();
+        // An access request and its grant, seeded below the API (no orchestration runs in this fixture).
+        var accessRequest = Guid.CreateVersion7();
+        var accessGrant = Guid.CreateVersion7();
+        await app.WithDbAsync(async db =>
+        {
+            var spaceId = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Spaces.Where(s => s.Slug == a).Select(s => s.Id));
+            db.Add(new Qarion.Core.AccessRequests.AccessRequest
+            {
+                Id = accessRequest, SpaceId = spaceId, RequesterId = alice.Id, TargetKind = Qarion.Core.AccessRequests.AccessTargetKind.Product, ProductId = ledgerId,
+                AccessLevel = Qarion.Core.AccessRequests.AccessLevel.Read, Justification = "Marmalade audit", ExpiresAt = DateTimeOffset.UtcNow.AddDays(7),
+                InstanceId = Qarion.Core.AccessRequests.AccessOrchestration.InstanceId(accessRequest),
+            });
+            var pendingRequest = Guid.CreateVersion7();
+            db.Add(new Qarion.Core.AccessRequests.AccessRequest
+            {
+                Id = pendingRequest, SpaceId = spaceId, RequesterId = alice.Id, TargetKind = Qarion.Core.AccessRequests.AccessTargetKind.Product, ProductId = source,
+                AccessLevel = Qarion.Core.AccessRequests.AccessLevel.Read, Justification = "Walrus audit", ExpiresAt = DateTimeOffset.UtcNow.AddDays(7),
+                InstanceId = Qarion.Core.AccessRequests.AccessOrchestration.InstanceId(pendingRequest),
+            });
+            db.Add(new Qarion.Core.AccessRequests.AccessGrant
+            {
+                Id = accessGrant, SpaceId = spaceId, RequestId = accessRequest, UserId = alice.Id, TargetKind = Qarion.Core.AccessRequests.AccessTargetKind.Product,
+                ProductId = ledgerId, AccessLevel = Qarion.Core.AccessRequests.AccessLevel.Read, GrantedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+        var ar = $"/api/v1/spaces/{a}/access-requests";
+        var ag = $"/api/v1/spaces/{a}/access-grants";
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -180,6 +208,19 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("DELETE", $"{ac}/{alertConnectorId}", null),
             ("POST", $"{ac}/{alertConnectorId}/test", new { }),
             ("GET", $"{ac}/{alertConnectorId}/deliveries", null),
+            ("GET", ar, null),
+            ("GET", $"{ar}?view=to_approve", null),
+            ("GET", $"{ar}?view=all", null),
+            ("POST", ar, new { product_id = ledgerId, justification = "intrusion" }),
+            ("GET", $"{ar}/{accessRequest}", null),
+            ("POST", $"{ar}/{accessRequest}/approve", new { }),
+            ("POST", $"{ar}/{accessRequest}/reject", new { comment = "no" }),
+            ("POST", $"{ar}/{accessRequest}/cancel", new { }),
+            ("GET", ag, null),
+            ("GET", $"{ag}?product_id={ledgerId}", null),
+            ("POST", $"{ag}/{accessGrant}/revoke", new { }),
+            ("GET", $"{p}/{ledgerId}/access", null),
+            ("GET", $"{p}/secret-ledger/access", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -231,6 +272,15 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         var alertConnectorAfter = (await alice.Client.GetAsync($"{ac}/{alertConnectorId}")).Json;
         Assert.Equal(("Quokka alerts", true), (alertConnectorAfter.Str("name"), alertConnectorAfter.GetProperty("is_enabled").GetBoolean()));
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/alert-connectors")).Items());
+        Assert.Equal(("pending", true), await app.WithDbAsync(async db =>
+        {
+            var r = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Set<Qarion.Core.AccessRequests.AccessRequest>().Where(x => x.Id == accessRequest));
+            var g = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Set<Qarion.Core.AccessRequests.AccessGrant>().Where(x => x.Id == accessGrant));
+            return (Qarion.Core.Persistence.SnakeCaseEnums.Name(r.Status), g.RevokedAt is null);
+        }));
+        Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM access_requests r JOIN spaces s ON s.id = r.space_id WHERE s.slug = '{a}'"));
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/access-requests?view=all")).Items());
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/access-grants")).Items());
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
@@ -335,6 +385,34 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(404, (await carol.Client.DeleteAsync($"{aca}/{connectorB}")).Status);
         Assert.Empty((await carol.Client.GetAsync(aca)).Items());
         Assert.True((await carol.Client.GetAsync($"/api/v1/spaces/{b}/alert-connectors/{connectorB}")).Json.GetProperty("is_enabled").GetBoolean());
+        // Access requests and grants of B are not found under A's URLs; A's requests cannot name B's products.
+        var requestB = Guid.CreateVersion7();
+        var grantB = Guid.CreateVersion7();
+        await app.WithDbAsync(async db =>
+        {
+            var spaceB = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Spaces.Where(s => s.Slug == b).Select(s => s.Id));
+            db.Add(new Qarion.Core.AccessRequests.AccessRequest
+            {
+                Id = requestB, SpaceId = spaceB, RequesterId = carol.Id, TargetKind = Qarion.Core.AccessRequests.AccessTargetKind.Product, ProductId = inB,
+                AccessLevel = Qarion.Core.AccessRequests.AccessLevel.Read, Justification = "b", ExpiresAt = DateTimeOffset.UtcNow.AddDays(7),
+                InstanceId = Qarion.Core.AccessRequests.AccessOrchestration.InstanceId(requestB),
+            });
+            db.Add(new Qarion.Core.AccessRequests.AccessGrant
+            {
+                Id = grantB, SpaceId = spaceB, RequestId = requestB, UserId = carol.Id, TargetKind = Qarion.Core.AccessRequests.AccessTargetKind.Product,
+                ProductId = inB, AccessLevel = Qarion.Core.AccessRequests.AccessLevel.Read, GrantedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+        var ara = $"/api/v1/spaces/{a}/access-requests";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{ara}/{requestB}")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{ara}/{requestB}/cancel", new { })).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{ara}/{requestB}/reject", new { comment = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"/api/v1/spaces/{a}/access-grants/{grantB}/revoke", new { })).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{pa}/{inB}/access")).Status);
+        Assert.Empty((await carol.Client.GetAsync($"{ara}?view=all")).Items());
+        Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/access-grants?product_id={inB}")).Items());
+        Assert.Equal("unknown_product", (await carol.Client.PostAsync(ara, new { product_id = inB, justification = "x" })).ErrorType());
 
         // The same slug in two spaces resolves within each.
         Assert.Equal(shared.Id(), (await carol.Client.GetAsync($"{pa}/shared-slug")).Json.Id());

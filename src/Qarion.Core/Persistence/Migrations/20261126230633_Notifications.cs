@@ -1,0 +1,281 @@
+﻿using System;
+using System.Collections.Generic;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Qarion.Core.Persistence.Migrations
+{
+    /// <inheritdoc />
+    public partial class Notifications : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "access_requests",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    space_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    requester_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    target_kind = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    product_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    connector_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    role_name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    access_level = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    justification = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    ends_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    duration_days = table.Column<int>(type: "integer", nullable: true),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    expires_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    decided_by_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    decided_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    decision_comment = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    submitted_notified_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    reminder_sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    outcome_notified_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    instance_id = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_access_requests", x => x.id);
+                    table.CheckConstraint("ck_access_requests_target", "(target_kind = 'product' AND product_id IS NOT NULL AND connector_id IS NULL AND role_name IS NULL) OR (target_kind = 'source_role' AND product_id IS NULL AND connector_id IS NOT NULL AND role_name IS NOT NULL)");
+                    table.ForeignKey(
+                        name: "fk_access_requests_connectors_connector_id",
+                        column: x => x.connector_id,
+                        principalTable: "connectors",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_requests_products_product_id",
+                        column: x => x.product_id,
+                        principalTable: "data_products",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_requests_spaces_space_id",
+                        column: x => x.space_id,
+                        principalTable: "spaces",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_requests_users_requester_id",
+                        column: x => x.requester_id,
+                        principalTable: "users",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "alert_connectors",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    space_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    kind = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    config = table.Column<string>(type: "jsonb", nullable: false),
+                    encrypted_credentials = table.Column<byte[]>(type: "bytea", nullable: true),
+                    secret_hint = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: true),
+                    min_severity = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    event_types = table.Column<List<string>>(type: "text[]", nullable: false),
+                    is_enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    created_by_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_alert_connectors", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_alert_connectors_spaces_space_id",
+                        column: x => x.space_id,
+                        principalTable: "spaces",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "access_grants",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    space_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    request_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    target_kind = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    product_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    connector_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    role_name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    access_level = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    granted_by_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    granted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ends_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    revoked_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    revoked_by_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    end_reason = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                    revoke_comment = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_access_grants", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_access_grants_access_requests_request_id",
+                        column: x => x.request_id,
+                        principalTable: "access_requests",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_grants_connectors_connector_id",
+                        column: x => x.connector_id,
+                        principalTable: "connectors",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_grants_products_product_id",
+                        column: x => x.product_id,
+                        principalTable: "data_products",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_grants_spaces_space_id",
+                        column: x => x.space_id,
+                        principalTable: "spaces",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_access_grants_users_user_id",
+                        column: x => x.user_id,
+                        principalTable: "users",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "alert_deliveries",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    space_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    connector_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_type = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    status_code = table.Column<int>(type: "integer", nullable: true),
+                    error = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    latency_ms = table.Column<int>(type: "integer", nullable: true),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_alert_deliveries", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_alert_deliveries_alert_connectors_connector_id",
+                        column: x => x.connector_id,
+                        principalTable: "alert_connectors",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_connector_id",
+                table: "access_grants",
+                column: "connector_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_product_id",
+                table: "access_grants",
+                column: "product_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_request_id",
+                table: "access_grants",
+                column: "request_id",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_space_id_product_id",
+                table: "access_grants",
+                columns: new[] { "space_id", "product_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_space_id_user_id",
+                table: "access_grants",
+                columns: new[] { "space_id", "user_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_grants_user_id",
+                table: "access_grants",
+                column: "user_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_requests_connector_id",
+                table: "access_requests",
+                column: "connector_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_requests_product_id",
+                table: "access_requests",
+                column: "product_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_requests_requester_id",
+                table: "access_requests",
+                column: "requester_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_requests_space_id_requester_id_created_at",
+                table: "access_requests",
+                columns: new[] { "space_id", "requester_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_access_requests_space_id_status_created_at",
+                table: "access_requests",
+                columns: new[] { "space_id", "status", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_alert_connectors_space_id_name",
+                table: "alert_connectors",
+                columns: new[] { "space_id", "name" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_alert_deliveries_connector_id_created_at",
+                table: "alert_deliveries",
+                columns: new[] { "connector_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_alert_deliveries_event_id_connector_id",
+                table: "alert_deliveries",
+                columns: new[] { "event_id", "connector_id" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "access_grants");
+
+            migrationBuilder.DropTable(
+                name: "alert_deliveries");
+
+            migrationBuilder.DropTable(
+                name: "access_requests");
+
+            migrationBuilder.DropTable(
+                name: "alert_connectors");
+        }
+    }
+}
