@@ -80,6 +80,11 @@ public static class QarionCoreExtensions
         services.AddScoped<Quality.CheckService>();
         services.AddScoped<Quality.DbtTestImportService>();
 
+        services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section));
+        services.AddSingleton<Webhooks.WebhookMessages>();
+        services.AddScoped<Webhooks.WebhookDeliverer>();
+        services.AddScoped<Webhooks.WebhookService>();
+
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;
     }
