@@ -44,7 +44,7 @@ public sealed record WebhookResponse(
     public string? Secret { get; init; }
 }
 
-public sealed record WebhookAttemptResponse(int Attempt, int? StatusCode, long LatencyMs, string? Error, bool WillRetry, DateTimeOffset AttemptedAt);
+public sealed record WebhookAttemptResponse(int Attempt, int? StatusCode, long LatencyMs, string? Error, bool WillRetry, DateTimeOffset? NextAttemptAt, DateTimeOffset AttemptedAt);
 
 public sealed record WebhookDeliveryResponse(
     Guid Id, Guid SubscriptionId, Guid? EventId, string EventType, WebhookDeliveryStatus Status, int Attempts, int? LastStatusCode,

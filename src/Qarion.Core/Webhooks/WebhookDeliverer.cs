@@ -176,11 +176,12 @@ public sealed class WebhookDeliverer(
         var outcome = await SendAsync(subscription, delivery, ct);
         now = clock.GetUtcNow();
         var retry = automatic && !outcome.Success && outcome.Retryable && attempt < Options.MaxAttempts;
-        db.Add(new WebhookAttempt
+        var record = new WebhookAttempt
         {
             DeliveryId = delivery.Id, Attempt = attempt, StatusCode = outcome.StatusCode, LatencyMs = outcome.LatencyMs, Error = outcome.Error,
             WillRetry = retry, AttemptedAt = now,
-        });
+        };
+        db.Add(record);
         delivery.Attempts = attempt;
         delivery.LastStatusCode = outcome.StatusCode;
         delivery.LastError = outcome.Error;
@@ -195,7 +196,7 @@ public sealed class WebhookDeliverer(
         else if (retry)
         {
             delay = BackOff(attempt);
-            delivery.NextAttemptAt = now + delay.Value;
+            delivery.NextAttemptAt = record.NextAttemptAt = now + delay.Value;
         }
         else
         {

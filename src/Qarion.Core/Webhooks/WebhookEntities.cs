@@ -93,6 +93,8 @@ public class WebhookAttempt
     public string? Error { get; set; }
     /// <summary>Whether a retry was scheduled after it.</summary>
     public bool WillRetry { get; set; }
+    /// <summary>When the retry is due (the back-off), if one was scheduled.</summary>
+    public DateTimeOffset? NextAttemptAt { get; set; }
     public DateTimeOffset AttemptedAt { get; set; }
 }
 

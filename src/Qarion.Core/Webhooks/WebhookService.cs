@@ -149,7 +149,7 @@ public sealed class WebhookService(
 
     private static WebhookDeliveryResponse ToResponse(WebhookDelivery d, IEnumerable<WebhookAttempt> attempts) => new(
         d.Id, d.SubscriptionId, d.EventId, d.EventType, d.Status, d.Attempts, d.LastStatusCode, d.LastError, d.NextAttemptAt, d.CreatedAt, d.CompletedAt,
-        attempts.Select(a => new WebhookAttemptResponse(a.Attempt, a.StatusCode, a.LatencyMs, a.Error, a.WillRetry, a.AttemptedAt)).ToList());
+        attempts.Select(a => new WebhookAttemptResponse(a.Attempt, a.StatusCode, a.LatencyMs, a.Error, a.WillRetry, a.NextAttemptAt, a.AttemptedAt)).ToList());
 
     private void SetEnabled(WebhookSubscription webhook, bool enabled)
     {

@@ -2052,6 +2052,10 @@ namespace Qarion.Core.Persistence.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("latency_ms");
 
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer")
                         .HasColumnName("status_code");

@@ -85,6 +85,7 @@ namespace Qarion.Core.Persistence.Migrations
                     latency_ms = table.Column<long>(type: "bigint", nullable: false),
                     error = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
                     will_retry = table.Column<bool>(type: "boolean", nullable: false),
+                    next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     attempted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>

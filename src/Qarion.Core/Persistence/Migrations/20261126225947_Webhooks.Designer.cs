@@ -13,7 +13,7 @@ using Qarion.Core.Persistence;
 namespace Qarion.Core.Persistence.Migrations
 {
     [DbContext(typeof(QarionDbContext))]
-    [Migration("20261126225805_Webhooks")]
+    [Migration("20261126225947_Webhooks")]
     partial class Webhooks
     {
         /// <inheritdoc />
@@ -2054,6 +2054,10 @@ namespace Qarion.Core.Persistence.Migrations
                     b.Property<long>("LatencyMs")
                         .HasColumnType("bigint")
                         .HasColumnName("latency_ms");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
 
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer")
