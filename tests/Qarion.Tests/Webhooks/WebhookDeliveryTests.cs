@@ -370,6 +370,9 @@ public sealed class WebhookDeliveryTests(WebhookFixture app) : IClassFixture<Web
         var (space, _, admin) = await app.SpaceAsync();
         var editor = await app.CreateUserAsync("Editor");
         Assert.Equal(201, (await (await app.AdminAsync()).PostAsync($"/api/v1/spaces/{space}/members", new { user_id = editor.Id, role = "editor" })).Status);
+        var viewer = await app.CreateUserAsync("Viewer");
+        Assert.Equal(201, (await (await app.AdminAsync()).PostAsync($"/api/v1/spaces/{space}/members", new { user_id = viewer.Id, role = "viewer" })).Status);
+        Assert.Equal(403, (await viewer.Client.GetAsync(Hooks(space))).Status);
         Assert.Equal(403, (await editor.Client.GetAsync(Hooks(space))).Status);
         Assert.Equal(403, (await editor.Client.PostAsync(Hooks(space), new { name = "x", url = Url("/x"), event_types = new[] { "*" } })).Status);
 
@@ -391,6 +394,9 @@ public sealed class WebhookDeliveryTests(WebhookFixture app) : IClassFixture<Web
         Assert.Equal(["body.event_types missing"], await Errors(new { name = "a", url = Url("/a") }));
 
         var hook = (await WebhookFixture.CreateWebhookAsync(admin.Client, space, Url("/a"), ["*"], name: "Taken")).Id();
+        Assert.Equal(403, (await editor.Client.GetAsync($"{Hooks(space)}/{hook}/deliveries")).Status);
+        Assert.Equal(403, (await editor.Client.PostAsync($"{Hooks(space)}/{hook}/test", new { })).Status);
+        Assert.Equal(403, (await viewer.Client.PostAsync($"{Hooks(space)}/{hook}/rotate-secret", new { })).Status);
         Assert.Equal(["body.event_types.0 unknown_event_type"], await Errors(new { event_types = new[] { "nope" } }, "PATCH", $"{Hooks(space)}/{hook}"));
         Assert.Equal(["body.url invalid_url"], await Errors(new { url = "javascript:alert(1)" }, "PATCH", $"{Hooks(space)}/{hook}"));
         Assert.Equal(["body.secret invalid_secret"], await Errors(new { secret = "whsec_!!" }, "POST", $"{Hooks(space)}/{hook}/rotate-secret"));
