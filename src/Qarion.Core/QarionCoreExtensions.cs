@@ -91,6 +91,11 @@ public static class QarionCoreExtensions
         services.AddScoped<AlertConnectors.AlertDispatcher>();
         services.AddScoped<Outbox.IOutboxEventConsumer>(sp => sp.GetRequiredService<AlertConnectors.AlertDispatcher>());
 
+        services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section));
+        services.AddSingleton<Webhooks.WebhookMessages>();
+        services.AddScoped<Webhooks.WebhookDeliverer>();
+        services.AddScoped<Webhooks.WebhookService>();
+
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;
     }

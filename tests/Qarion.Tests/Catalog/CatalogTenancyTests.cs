@@ -94,6 +94,21 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         });
         var ar = $"/api/v1/spaces/{a}/access-requests";
         var ag = $"/api/v1/spaces/{a}/access-grants";
+        var wh = $"/api/v1/spaces/{a}/webhooks";
+        var webhookCreated = await alice.Client.PostAsync(wh, new { name = "Xylophone hook", url = "https://93.184.215.14/quokka-hook", event_types = new[] { "*" }, description = "Marmalade receiver" });
+        Assert.True(webhookCreated.Status == 201, webhookCreated.ToString());
+        var webhook = webhookCreated.Json.Id();
+        var webhookDelivery = Guid.CreateVersion7();
+        await app.WithDbAsync(async db =>
+        {
+            var spaceId = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(db.Spaces.Where(s => s.Slug == a).Select(s => s.Id));
+            db.Add(new Qarion.Core.Webhooks.WebhookDelivery
+            {
+                Id = webhookDelivery, SpaceId = spaceId, SubscriptionId = webhook, EventType = "issue.created", Body = "{}",
+                Status = Qarion.Core.Webhooks.WebhookDeliveryStatus.Failed, Attempts = 1, LastError = "Quokka refused",
+            });
+            return await db.SaveChangesAsync();
+        });
 
         var p = $"/api/v1/spaces/{a}/products";
         var attempts = new List<(string Method, string Path, object? Body)>
@@ -221,6 +236,19 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("POST", $"{ag}/{accessGrant}/revoke", new { }),
             ("GET", $"{p}/{ledgerId}/access", null),
             ("GET", $"{p}/secret-ledger/access", null),
+            ("GET", wh, null),
+            ("POST", wh, new { name = "intruder", url = "https://93.184.215.14/intruder", event_types = new[] { "*" } }),
+            ("GET", $"{wh}/{webhook}", null),
+            ("PATCH", $"{wh}/{webhook}", new { name = "Hijacked" }),
+            ("DELETE", $"{wh}/{webhook}", null),
+            ("POST", $"{wh}/{webhook}/rotate-secret", new { }),
+            ("POST", $"{wh}/{webhook}/enable", new { }),
+            ("POST", $"{wh}/{webhook}/disable", new { }),
+            ("POST", $"{wh}/{webhook}/test", new { }),
+            ("GET", $"{wh}/{webhook}/deliveries", null),
+            ("GET", $"{wh}/{webhook}/deliveries?status=failed", null),
+            ("GET", $"{wh}/{webhook}/deliveries/{webhookDelivery}", null),
+            ("POST", $"{wh}/{webhook}/deliveries/{webhookDelivery}/redeliver", new { }),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -281,6 +309,11 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(2L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM access_requests r JOIN spaces s ON s.id = r.space_id WHERE s.slug = '{a}'"));
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/access-requests?view=all")).Items());
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/access-grants")).Items());
+        var webhookAfter = (await alice.Client.GetAsync($"{wh}/{webhook}")).Json;
+        Assert.Equal(("Xylophone hook", true, webhookCreated.Json.GetProperty("version").GetUInt32()),
+            (webhookAfter.Str("name"), webhookAfter.GetProperty("is_enabled").GetBoolean(), webhookAfter.GetProperty("version").GetUInt32()));
+        Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM webhook_deliveries WHERE subscription_id = '{webhook}' AND status = 'failed'"));
+        Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/webhooks")).Items());
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
@@ -413,6 +446,16 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Empty((await carol.Client.GetAsync($"{ara}?view=all")).Items());
         Assert.Empty((await carol.Client.GetAsync($"/api/v1/spaces/{a}/access-grants?product_id={inB}")).Items());
         Assert.Equal("unknown_product", (await carol.Client.PostAsync(ara, new { product_id = inB, justification = "x" })).ErrorType());
+        // A webhook of B is not found under A's URLs, nor are its deliveries.
+        var hookB = (await carol.Client.PostAsync($"/api/v1/spaces/{b}/webhooks", new { name = "B hook", url = "https://93.184.215.14/b", event_types = new[] { "*" } })).Json.Id();
+        var wa = $"/api/v1/spaces/{a}/webhooks";
+        Assert.Equal(404, (await carol.Client.GetAsync($"{wa}/{hookB}")).Status);
+        Assert.Equal(404, (await carol.Client.PatchAsync($"{wa}/{hookB}", new { name = "x" })).Status);
+        Assert.Equal(404, (await carol.Client.DeleteAsync($"{wa}/{hookB}")).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{wa}/{hookB}/rotate-secret", new { })).Status);
+        Assert.Equal(404, (await carol.Client.PostAsync($"{wa}/{hookB}/test", new { })).Status);
+        Assert.Equal(404, (await carol.Client.GetAsync($"{wa}/{hookB}/deliveries")).Status);
+        Assert.Empty((await carol.Client.GetAsync(wa)).Items());
 
         // The same slug in two spaces resolves within each.
         Assert.Equal(shared.Id(), (await carol.Client.GetAsync($"{pa}/shared-slug")).Json.Id());
