@@ -134,7 +134,7 @@ public sealed class NotificationService(QarionDbContext db, CurrentUser me, Spac
             INSERT INTO product_subscriptions (user_id, product_id, space_id, created_at) VALUES ({userId}, {productId}, {space.SpaceId}, {db.Clock.GetUtcNow()})
             ON CONFLICT (user_id, product_id) DO NOTHING
             """, ct);
-        return await Subscriptions(userId).Where(s => s.ProductId == productId).SingleAsync(ct);
+        return await Subscriptions(userId, productId).SingleAsync(ct);
     }
 
     public async Task UnsubscribeAsync(string spaceSlug, string product, CancellationToken ct)
@@ -147,13 +147,15 @@ public sealed class NotificationService(QarionDbContext db, CurrentUser me, Spac
 
     /// <summary>The caller's subscriptions in the spaces they are still a member of, newest first.</summary>
     public async Task<Paged<SubscriptionResponse>> MySubscriptionsAsync(PageRequest page, CancellationToken ct)
-        => await Subscriptions(UserId).OrderByDescending(s => s.SubscribedAt).ThenBy(s => s.ProductId).ToPageAsync(page, ct);
+        => await Subscriptions(UserId, null).ToPageAsync(page, ct);
 
-    private IQueryable<SubscriptionResponse> Subscriptions(Guid userId) =>
+    private IQueryable<SubscriptionResponse> Subscriptions(Guid userId, Guid? productId) =>
         from s in db.Set<ProductSubscription>().AsNoTracking()
         join p in db.Products.AsNoTracking() on s.ProductId equals p.Id
         join sp in db.Spaces.AsNoTracking() on s.SpaceId equals sp.Id
-        where s.UserId == userId && db.SpaceMemberships.Any(m => m.SpaceId == s.SpaceId && m.UserId == userId)
+        where s.UserId == userId && (productId == null || s.ProductId == productId)
+              && db.SpaceMemberships.Any(m => m.SpaceId == s.SpaceId && m.UserId == userId)
+        orderby s.CreatedAt descending, s.ProductId
         select new SubscriptionResponse(p.Id, p.Slug, p.Name, sp.Slug, s.CreatedAt);
 
     private static void RequireCategory(string category, string location, string field)
