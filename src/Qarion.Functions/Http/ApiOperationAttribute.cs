@@ -84,5 +84,7 @@ public static class QueryParameters
         new("reporter_id", typeof(Guid), "Only issues reported by this user."),
         new("severity", typeof(string), "An alert severity: low, medium, high or critical."),
         new("check_id", typeof(Guid), "Only items of this quality check."),
+        new("category", typeof(string), "A notification category: quality, issues, catalog, ingestion, contracts, access, webhooks or other."),
+        new("unread", typeof(bool), "Only unread notifications (default false)."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

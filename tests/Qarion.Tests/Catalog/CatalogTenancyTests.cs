@@ -169,6 +169,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("POST", $"{al}/{alert.Id}/acknowledge", new { }),
             ("POST", $"{al}/{alert.Id}/resolve", new { }),
             ("POST", $"{al}/{alert.Id}/issue", new { }),
+            ("POST", $"{p}/{ledgerId}/subscription", new { }),
+            ("POST", $"{p}/secret-ledger/subscription", new { }),
+            ("DELETE", $"{p}/{ledgerId}/subscription", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -217,6 +220,8 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
         Assert.Equal(System.Text.Json.JsonValueKind.Null, alertAfter.GetProperty("issue_id").ValueKind);
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/issues")).Items());
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/alerts")).Items());
+        Assert.Empty((await bob.Client.GetAsync("/api/v1/me/subscriptions")).Items());
+        Assert.Equal(0L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM product_subscriptions WHERE product_id = '{ledgerId}'"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());
