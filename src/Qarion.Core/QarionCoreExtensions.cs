@@ -30,9 +30,10 @@ public static class QarionCoreExtensions
             sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName)
             ?? throw new InvalidOperationException($"Connection string '{ConnectionStringName}' is missing (ConnectionStrings__{ConnectionStringName}).")));
         services.AddScoped<Audit.AuditInterceptor>();
+        services.AddScoped<Outbox.OutboxRelayInterceptor>();
         services.AddDbContext<QarionDbContext>((sp, options) => options
             .UseQarionPostgres(sp.GetRequiredService<Npgsql.NpgsqlDataSource>())
-            .AddInterceptors(sp.GetRequiredService<Audit.AuditInterceptor>()));
+            .AddInterceptors(sp.GetRequiredService<Audit.AuditInterceptor>(), sp.GetRequiredService<Outbox.OutboxRelayInterceptor>()));
 
         services.AddSingleton(sp => new StorageQueues(CreateQueueServiceClient(sp.GetRequiredService<IConfiguration>())));
 
@@ -95,6 +96,15 @@ public static class QarionCoreExtensions
         services.AddSingleton<Webhooks.WebhookMessages>();
         services.AddScoped<Webhooks.WebhookDeliverer>();
         services.AddScoped<Webhooks.WebhookService>();
+
+        services.AddSingleton<Outbox.OutboxPublisher>();
+        services.AddScoped<Notifications.RecipientResolver>();
+        services.AddScoped<Notifications.NotificationAudience>();
+        services.AddScoped<Notifications.NotificationDispatcher>();
+        services.AddScoped<Notifications.NotificationService>();
+        services.AddScoped<Notifications.NotificationRetention>();
+        services.AddScoped<Outbox.IOutboxEventConsumer, Notifications.InboxConsumer>();
+        services.AddScoped<Outbox.IOutboxEventConsumer, Notifications.UserEmailConsumer>();
 
         services.AddValidatorsFromAssembly(typeof(QarionCoreExtensions).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         return services;

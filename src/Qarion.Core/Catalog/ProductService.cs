@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Qarion.Core.Common;
 using Qarion.Core.Identity;
+using Qarion.Core.Outbox;
 using Qarion.Core.Persistence;
 using Qarion.Core.Spaces;
 
@@ -53,6 +54,7 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
         foreach (var field in request.Fields ?? [])
             db.ProductFields.Add(FieldService.NewField(product, field, ordinal++));
 
+        db.AddOutboxEvent(space.SpaceId, OutboxEventTypes.ProductCreated, ProductEvent(space, product, []));
         await catalog.SaveAndIndexAsync([product.Id], ct, $"A data product with slug '{request.Slug}' already exists in this space.");
         return await GetByIdAsync(product.Id, ct);
     }
@@ -144,6 +146,12 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
             db.Entry(product).Property(p => p.UpdatedAt).IsModified = true;
         }
 
+        db.ChangeTracker.DetectChanges();
+        var changed = db.Entry(product).Properties
+            .Where(p => p.IsModified && !Equals(p.OriginalValue, p.CurrentValue) && p.Metadata.Name is not ("UpdatedAt" or "Version" or "ManualAttributes"))
+            .Select(p => JsonNames.ToSnakeCase(p.Metadata.Name)).ToList();
+        if (db.ChangeTracker.Entries<ProductTag>().Any(e => e.State is EntityState.Added or EntityState.Deleted)) changed.Add("tag_ids");
+        if (changed.Count > 0) db.AddOutboxEvent(space.SpaceId, OutboxEventTypes.ProductUpdated, ProductEvent(space, product, changed));
         await catalog.SaveAndIndexAsync([product.Id], ct, $"A data product with slug '{product.Slug}' already exists in this space.");
         return await GetByIdAsync(product.Id, ct);
     }
@@ -251,6 +259,19 @@ public sealed class ProductService(QarionDbContext db, CurrentUser me, SpaceAcce
         if (r.Sensitivity.IsSet) set.Add("sensitivity");
         return set;
     }
+
+    /// <summary>The payload of product.created / product.updated (snake_case; <c>changed_fields</c> empty on create).</summary>
+    private object ProductEvent(SpaceContext space, DataProduct product, IReadOnlyList<string> changed) => new
+    {
+        ProductId = product.Id,
+        ProductIds = new[] { product.Id },
+        product.Name,
+        product.Slug,
+        Space = space.Slug,
+        ActorId = me.Id,
+        ChangedFields = changed,
+        Link = $"/spaces/{space.Slug}/products/{product.Slug}",
+    };
 }
 
 public sealed record GovernedProduct(Guid Id, string SpaceSlug, string Slug, string Name, IReadOnlyList<string> Roles);

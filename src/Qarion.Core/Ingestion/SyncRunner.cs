@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Qarion.Core.Outbox;
 using Qarion.Core.Ingestion.Postgres;
 using Qarion.Core.Persistence;
 
@@ -83,6 +84,7 @@ public sealed class SyncRunner(QarionDbContext db, CatalogMerger merger, Postgre
                 job.StartedAt ??= now;
                 job.FinishedAt = now;
                 job.MergedAt = now;
+                await AddSyncEventsAsync(connector, job, ct);
                 await db.SaveChangesAsync(ct);
                 await db.SyncSnapshots.Where(s => s.JobId == jobId).ExecuteDeleteAsync(ct);
             }
@@ -91,15 +93,58 @@ public sealed class SyncRunner(QarionDbContext db, CatalogMerger merger, Postgre
         return await db.SyncJobs.AsNoTracking().Where(j => j.Id == jobId).Select(ConnectorService.JobProjection).SingleAsync(ct);
     }
 
-    /// <summary>Records a failure (unless the job already finished) and drops its staged snapshots.</summary>
+    /// <summary>Records a failure (unless the job already finished) with its sync.failed event, and drops its staged snapshots.</summary>
     public async Task FailJobAsync(Guid jobId, string error, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var message = error.Length > 4000 ? error[..3999] + "…" : error;
-        await db.SyncJobs.Where(j => j.Id == jobId && (j.Status == SyncStatus.Queued || j.Status == SyncStatus.Running))
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, SyncStatus.Failed).SetProperty(j => j.Error, message)
-                .SetProperty(j => j.FinishedAt, now).SetProperty(j => j.UpdatedAt, now), ct);
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            var failed = await db.SyncJobs.Where(j => j.Id == jobId && (j.Status == SyncStatus.Queued || j.Status == SyncStatus.Running))
+                .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, SyncStatus.Failed).SetProperty(j => j.Error, message)
+                    .SetProperty(j => j.FinishedAt, now).SetProperty(j => j.UpdatedAt, now), ct);
+            if (failed > 0)
+            {
+                var job = await db.SyncJobs.AsNoTracking().SingleAsync(j => j.Id == jobId, ct);
+                var connector = await db.Connectors.AsNoTracking().Where(c => c.Id == job.ConnectorId).Select(c => new { c.Id, c.Name }).SingleOrDefaultAsync(ct);
+                var slug = await db.Spaces.AsNoTracking().Where(s => s.Id == job.SpaceId).Select(s => s.Slug).SingleAsync(ct);
+                db.AddOutboxEvent(job.SpaceId, OutboxEventTypes.SyncFailed, new
+                {
+                    JobId = job.Id, ConnectorId = job.ConnectorId, ConnectorName = connector?.Name, Space = slug, Error = message,
+                    ActorId = job.TriggeredById, Link = $"/spaces/{slug}/connectors/{job.ConnectorId}",
+                });
+                await db.SaveChangesAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+        }
         await db.SyncSnapshots.Where(s => s.JobId == jobId).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>
+    /// sync.completed, and schema.changed when the merge recorded column changes (one event per job, the changes of up
+    /// to 100 products), added to the merge's unit of work.
+    /// </summary>
+    private async Task AddSyncEventsAsync(Connector connector, SyncJob job, CancellationToken ct)
+    {
+        var slug = await db.Spaces.AsNoTracking().Where(s => s.Id == job.SpaceId).Select(s => s.Slug).SingleAsync(ct);
+        db.AddOutboxEvent(job.SpaceId, OutboxEventTypes.SyncCompleted, new
+        {
+            JobId = job.Id, ConnectorId = connector.Id, ConnectorName = connector.Name, Space = slug, job.Added, job.Updated,
+            job.MarkedStale, job.Unchanged, job.SchemaChanges, ActorId = job.TriggeredById, Link = $"/spaces/{slug}/connectors/{connector.Id}",
+        });
+        if (job.SchemaChanges == 0) return;
+        var changes = await db.SchemaChanges.AsNoTracking().Where(c => c.JobId == job.Id)
+            .Join(db.Products.AsNoTracking(), c => c.ProductId, p => p.Id, (c, p) => new { c.ProductId, p.Name, c.Kind, c.Column, c.OldType, c.NewType })
+            .ToListAsync(ct);
+        var products = changes.GroupBy(c => c.ProductId).Take(100).ToList();
+        db.AddOutboxEvent(job.SpaceId, OutboxEventTypes.SchemaChanged, new
+        {
+            JobId = job.Id, ConnectorId = connector.Id, ConnectorName = connector.Name, Space = slug, ChangeCount = changes.Count,
+            ProductIds = products.Select(g => g.Key).ToList(),
+            ProductNames = products.Select(g => g.First().Name).ToList(),
+            Changes = products.SelectMany(g => g.Take(50)).Select(c => new { c.ProductId, Kind = c.Kind, c.Column, c.OldType, c.NewType }).ToList(),
+            ActorId = job.TriggeredById, Link = $"/spaces/{slug}/connectors/{connector.Id}",
+        });
     }
 
     private async Task<(Connector Connector, SyncJob Job)> LoadAsync(Guid jobId, CancellationToken ct)

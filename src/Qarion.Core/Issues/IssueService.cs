@@ -241,6 +241,7 @@ public sealed class IssueService(QarionDbContext db, CurrentUser me, SpaceAccess
         var comment = new IssueComment { IssueId = issue.Id, SpaceId = space.SpaceId, AuthorId = me.Id, Body = request.Body };
         db.IssueComments.Add(comment);
         AddEvent(issue, Kinds.Comment, null, request.Body);
+        await AddMentionEventAsync(space, issue, comment, Mentions.Emails(request.Body), ct);
         await db.SaveOrConflictAsync(ct);
         return await CommentAsync(comment.Id, ct);
     }
@@ -263,6 +264,8 @@ public sealed class IssueService(QarionDbContext db, CurrentUser me, SpaceAccess
         if (comment.Body != request.Body)
         {
             AddEvent(issue, Kinds.Comment, comment.Body, request.Body);
+            // Only those newly mentioned by the edit are told; the others were told when first mentioned.
+            await AddMentionEventAsync(space, issue, comment, Mentions.Emails(request.Body).Except(Mentions.Emails(comment.Body)).ToList(), ct);
             comment.Body = request.Body;
             await db.SaveOrConflictAsync(ct);
         }
@@ -405,4 +408,41 @@ public sealed class IssueService(QarionDbContext db, CurrentUser me, SpaceAccess
 
     private IssueEventPayload Payload(Issue issue, IReadOnlyList<Guid> productIds)
         => new(issue.Id, issue.Number, issue.Title, issue.SpaceId, productIds, issue.AssigneeId, me.Id, issue.Status, issue.Priority, issue.AlertId);
+
+    /// <summary>
+    /// issue.comment.mentioned for the members of the space the comment mentions as <c>@email</c> (not the author),
+    /// in the comment's unit of work. Mentions of non-members are ignored.
+    /// </summary>
+    private async Task AddMentionEventAsync(SpaceContext space, Issue issue, IssueComment comment, IReadOnlyCollection<string> emails, CancellationToken ct)
+    {
+        if (emails.Count == 0) return;
+        var mentioned = await db.SpaceMemberships.AsNoTracking()
+            .Where(m => m.SpaceId == space.SpaceId && emails.Contains(m.User.Email) && m.UserId != me.Id)
+            .OrderBy(m => m.UserId).Select(m => m.UserId).ToListAsync(ct);
+        if (mentioned.Count == 0) return;
+        db.AddOutboxEvent(space.SpaceId, OutboxEventTypes.IssueCommentMention, new
+        {
+            IssueId = issue.Id,
+            issue.Number,
+            issue.Title,
+            CommentId = comment.Id,
+            MentionedUserIds = mentioned,
+            ActorId = me.Id,
+            AuthorName = me.DisplayName,
+            Excerpt = comment.Body.Length > 280 ? comment.Body[..279] + "…" : comment.Body,
+            Space = space.Slug,
+            Link = $"/spaces/{space.Slug}/issues/{issue.Number}",
+        });
+    }
+}
+
+/// <summary>Mention syntax in comments: <c>@</c> followed by a user's e-mail, e.g. <c>@alice@example.com</c>.</summary>
+public static partial class Mentions
+{
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![\w@])@([A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")]
+    private static partial System.Text.RegularExpressions.Regex Pattern();
+
+    /// <summary>The mentioned e-mails, lower-cased (users' e-mails are stored lower-cased), distinct, trailing dots dropped.</summary>
+    public static IReadOnlyList<string> Emails(string? text)
+        => text is null ? [] : Pattern().Matches(text).Select(m => m.Groups[1].Value.TrimEnd('.').ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
 }

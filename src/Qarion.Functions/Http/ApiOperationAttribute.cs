@@ -68,7 +68,7 @@ public static class QueryParameters
         new("from", typeof(DateTimeOffset), "Entries at or after this instant."),
         new("to", typeof(DateTimeOffset), "Entries before this instant."),
         new("platform", typeof(string), "postgresql or dbt_manifest."),
-        new("status", typeof(string), "A status to filter by: a sync job's (queued, running, succeeded, failed), an execution's or a check's last result (queued, running, pass, warning, fail, error; checks also never), a contract's (draft, active, deprecated, expired), an issue's (open, in_progress, resolved), an alert's (active, acknowledged, resolved, or open = not resolved)."),
+        new("status", typeof(string), "A status to filter by: a sync job's (queued, running, succeeded, failed), an execution's or a check's last result (queued, running, pass, warning, fail, error; checks also never), a contract's (draft, active, deprecated, expired), an issue's (open, in_progress, resolved), an alert's (active, acknowledged, resolved, or open = not resolved), an access request's (pending, approved, rejected, expired, cancelled), an alert connector delivery's (pending, sent, failed, rejected), a webhook delivery's (pending, succeeded, failed)."),
         new("product", typeof(string), "A product's id or slug."),
         new("trigger", typeof(string), "manual, schedule, api or person."),
         new("ignored", typeof(bool), "true: only ignored executions; false: only counted ones (default both)."),
@@ -86,5 +86,7 @@ public static class QueryParameters
         new("check_id", typeof(Guid), "Only items of this quality check."),
         new("view", typeof(string), "Access requests: mine (default; the caller's own), to_approve (pending ones the caller may decide) or all (Admin)."),
         new("active", typeof(bool), "Access grants: true for active only, false for revoked or ended only (default both)."),
+        new("category", typeof(string), "A notification category: quality, issues, catalog, ingestion, contracts, access, webhooks or other."),
+        new("unread", typeof(bool), "Only unread notifications (default false)."),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 }

@@ -249,6 +249,9 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             ("GET", $"{wh}/{webhook}/deliveries?status=failed", null),
             ("GET", $"{wh}/{webhook}/deliveries/{webhookDelivery}", null),
             ("POST", $"{wh}/{webhook}/deliveries/{webhookDelivery}/redeliver", new { }),
+            ("POST", $"{p}/{ledgerId}/subscription", new { }),
+            ("POST", $"{p}/secret-ledger/subscription", new { }),
+            ("DELETE", $"{p}/{ledgerId}/subscription", null),
             ("POST", $"/api/v1/spaces/{a}/openlineage", new Dictionary<string, object>
             {
                 ["eventType"] = "COMPLETE", ["eventTime"] = "2026-03-01T09:00:00Z", ["producer"] = "test",
@@ -314,6 +317,8 @@ public sealed class CatalogTenancyTests(Ingestion.IngestionFixture app) : IClass
             (webhookAfter.Str("name"), webhookAfter.GetProperty("is_enabled").GetBoolean(), webhookAfter.GetProperty("version").GetUInt32()));
         Assert.Equal(1L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM webhook_deliveries WHERE subscription_id = '{webhook}' AND status = 'failed'"));
         Assert.Empty((await bob.Client.GetAsync($"/api/v1/spaces/{b}/webhooks")).Items());
+        Assert.Empty((await bob.Client.GetAsync("/api/v1/me/subscriptions")).Items());
+        Assert.Equal(0L, await app.Database.ScalarAsync<long>($"SELECT count(*) FROM product_subscriptions WHERE product_id = '{ledgerId}'"));
 
         // B's own views never contain A's objects.
         Assert.Equal(["bobs-product"], (await bob.Client.GetAsync($"/api/v1/spaces/{b}/products?include_archived=true")).Slugs());

@@ -3,6 +3,8 @@ using Qarion.Core.Ingestion;
 using Qarion.Tests.Catalog;
 using Qarion.Tests.Infrastructure;
 
+using Qarion.Tests.Issues;
+
 namespace Qarion.Tests.Ingestion;
 
 /// <summary>The merge rules, driven with hand-made snapshots so every case is exact.</summary>
@@ -153,6 +155,17 @@ public sealed class CatalogMergeTests(IngestionFixture app) : IClassFixture<Inge
             (changes[0].Str("kind"), changes[0].Str("column"), changes[0].Str("old_type"), changes[0].Str("new_type")));
         var removed = (await admin.GetAsync($"/api/v1/spaces/{space}/products/orders/schema-changes")).Items();
         Assert.Equal(("column_removed", "total"), (removed.Single().Str("kind"), removed.Single().Str("column")));
+        // The merge's unit of work wrote sync.completed and one schema.changed naming the changed products.
+        var events = (await app.OutboxAsync(space)).Where(e => e.Payload.TryGetProperty("job_id", out var j) && j.GetGuid() == job.Id).ToList();
+        Assert.Equal(["schema.changed", "sync.completed"], events.Select(e => e.Type).Order());
+        var schema = events.Single(e => e.Type == "schema.changed").Payload;
+        Assert.Equal(await CountAsync($"SELECT count(*) FROM schema_changes WHERE job_id = '{job.Id}'"), schema.GetProperty("change_count").GetInt32());
+        var customersId = (await admin.GetAsync($"/api/v1/spaces/{space}/products/customers")).Json.Id();
+        var ordersId = (await admin.GetAsync($"/api/v1/spaces/{space}/products/orders")).Json.Id();
+        Assert.Equal(new[] { customersId, ordersId }.Order(), schema.GetProperty("product_ids").EnumerateArray().Select(x => x.GetGuid()).Order());
+        Assert.Equal(["customers", "orders"], schema.GetProperty("product_names").EnumerateArray().Select(x => x.GetString()!).Order());
+        Assert.Equal($"/spaces/{space}/connectors/{connector}", schema.GetProperty("link").GetString());
+        Assert.Equal(2, events.Single(e => e.Type == "sync.completed").Payload.GetProperty("updated").GetInt32());
         // The connector's edges follow the source: the view's two edges vanished with it, the new one exists.
         Assert.Equal(1, await CountAsync($"SELECT count(*) FROM lineage_edges WHERE source_connector_id = '{connector}'"));
 

@@ -4,6 +4,8 @@ using Qarion.Core.Ingestion;
 using Qarion.Tests.Catalog;
 using Qarion.Tests.Infrastructure;
 
+using Qarion.Tests.Issues;
+
 namespace Qarion.Tests.Ingestion;
 
 /// <summary>
@@ -145,6 +147,11 @@ public sealed class SyncTests(IngestionFixture app) : IClassFixture<IngestionFix
         var bare = await IngestionFixture.CreateConnectorAsync(admin, space, new { name = "bare", platform = "postgresql", config = new { host = "127.0.0.1", database = "x" } });
         var bareJob = await app.SyncAsync(admin, space, bare.Id());
         Assert.Contains("no credentials", bareJob.Str("error"), StringComparison.Ordinal);
+        // Each failure wrote one sync.failed (with the error) in the transaction that failed the job.
+        var failed = (await app.OutboxAsync(space)).Where(e => e.Type == "sync.failed").Select(e => e.Payload).ToList();
+        Assert.Equal(4, failed.Count);
+        Assert.Equal(["bare", "missing-db", "unreachable", "wrong-password"], failed.Select(f => f.GetProperty("connector_name").GetString()!).Order());
+        Assert.Contains("no credentials", failed.Single(f => f.GetProperty("connector_name").GetString() == "bare").GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Empty((await admin.GetAsync($"/api/v1/spaces/{space}/products")).Items());
     }
 
