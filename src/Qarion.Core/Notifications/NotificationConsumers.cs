@@ -62,6 +62,7 @@ public sealed class UserEmailConsumer(
 {
     public const string Sending = "sending";
     public const string Sent = "sent";
+    public const string Rejected = "rejected";
     private static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(10);
 
     public string Name => "user-email";
@@ -72,9 +73,9 @@ public sealed class UserEmailConsumer(
         var sender = senders.FirstOrDefault();
         var (recipients, _, slug) = await audience.ForAsync(message, NotificationCategories.Email, ct);
         if (recipients.Count == 0) return;
-        if (sender is null)
+        if (sender is not { IsConfigured: true })
         {
-            log.LogInformation("No e-mail sender is configured; event {EventId} ({EventType}) is not e-mailed", message.EventId, message.EventType);
+            log.LogInformation("No e-mail server is configured; event {EventId} ({EventType}) is not e-mailed", message.EventId, message.EventType);
             return;
         }
         var content = NotificationContent.Describe(message, slug);
@@ -85,6 +86,14 @@ public sealed class UserEmailConsumer(
             try
             {
                 await sender.SendAsync(content.ToEmail(recipient.Email, baseUrl), ct);
+            }
+            catch (EmailRejectedException ex)
+            {
+                // A permanent refusal (e.g. an address the server does not accept): recorded, never retried.
+                log.LogWarning("E-mail for event {EventId} to user {UserId} was refused: {Reason}", message.EventId, recipient.UserId, ex.Message);
+                await db.Database.ExecuteSqlAsync(
+                    $"UPDATE notification_email_deliveries SET status = {Rejected}, updated_at = {db.Clock.GetUtcNow()} WHERE event_id = {message.EventId} AND user_id = {recipient.UserId}", ct);
+                continue;
             }
             catch
             {

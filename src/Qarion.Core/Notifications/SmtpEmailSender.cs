@@ -49,6 +49,8 @@ public sealed class EmailRejectedException(string message, int? statusCode = nul
 /// </summary>
 public sealed class SmtpEmailSender(IOptions<SmtpOptions> options) : IEmailSender
 {
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(options.Value.Host) && !string.IsNullOrWhiteSpace(options.Value.FromAddress);
+
     public async Task SendAsync(EmailMessage message, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(message);

@@ -18,17 +18,26 @@ public class NotificationFixture : AppFixture
     public string NotificationsQueueName => "ntf-" + _suffix;
     public string WebhooksQueueName => "whk-" + _suffix;
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    /// <summary>A real SMTP server (STARTTLS, pinned self-signed certificate) the app's e-mail sender talks to.</summary>
+    public SmtpSink Smtp { get; private set; } = null!;
+
+    protected override IDictionary<string, string?> Settings
     {
-        ["Qarion:Notifications:QueueName"] = NotificationsQueueName,
-        ["Qarion:Webhooks:QueueName"] = WebhooksQueueName,
-    };
+        get
+        {
+            var settings = Smtp.Settings();
+            settings["Qarion:Notifications:QueueName"] = NotificationsQueueName;
+            settings["Qarion:Webhooks:QueueName"] = WebhooksQueueName;
+            return settings;
+        }
+    }
 
     public QueueClient NotificationsQueue => new(TestEnvironment.Storage, NotificationsQueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
     public QueueClient WebhooksQueue => new(TestEnvironment.Storage, WebhooksQueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     public override async Task InitializeAsync()
     {
+        Smtp = await SmtpSink.StartAsync();
         await base.InitializeAsync();
         await NotificationsQueue.CreateIfNotExistsAsync();
         await WebhooksQueue.CreateIfNotExistsAsync();
@@ -39,6 +48,7 @@ public class NotificationFixture : AppFixture
         await NotificationsQueue.DeleteIfExistsAsync();
         await WebhooksQueue.DeleteIfExistsAsync();
         await base.DisposeAsync();
+        await Smtp.DisposeAsync();
     }
 
     /// <summary>Receives and deletes every message on the queue, returning the parsed outbox messages.</summary>
@@ -76,16 +86,4 @@ public class NotificationFixture : AppFixture
 
     public static OutboxMessage Message(Guid? spaceId, string type, object payload)
         => new(Guid.CreateVersion7(), spaceId, type, DateTimeOffset.UtcNow, JsonSerializer.SerializeToElement(payload, Qarion.Core.Common.JsonNames.SerializerOptions));
-}
-
-/// <summary>An <see cref="IEmailSender"/> that records what it is asked to send (no SMTP here; that is the alert connectors' sender).</summary>
-public sealed class RecordingEmailSender : IEmailSender
-{
-    public List<EmailMessage> Sent { get; } = [];
-
-    public Task SendAsync(EmailMessage message, CancellationToken ct)
-    {
-        lock (Sent) Sent.Add(message);
-        return Task.CompletedTask;
-    }
 }

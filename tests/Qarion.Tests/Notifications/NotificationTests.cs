@@ -192,29 +192,33 @@ public sealed class NotificationTests(NotificationFixture app) : IClassFixture<N
         await app.HandleAsync(contract);
         Assert.Equal([steward.Id], (await InboxOfEventAsync(contract.EventId)).Select(i => i.User));
 
-        // e-mail off for quality: the owner gets no e-mail and no delivery record; the steward gets exactly one, however often delivered.
-        var sender = new RecordingEmailSender();
+        // e-mail off for quality: the owner gets no e-mail and no delivery record; the steward gets exactly one, however
+        // often delivered — through the app's SMTP sender to a real SMTP server.
         var alert = NotificationFixture.Message(spaceId, OutboxEventTypes.AlertRaised, new { title = "Nulls in <email>", product_id = product, message = "12 rows" });
-        for (var i = 0; i < 3; i++)
-        {
-            await using var scope = app.Services.CreateAsyncScope();
-            var sp = scope.ServiceProvider;
-            var consumer = new UserEmailConsumer(sp.GetRequiredService<QarionDbContext>(), sp.GetRequiredService<NotificationAudience>(), [sender],
-                sp.GetRequiredService<IConfiguration>(), NullLogger<UserEmailConsumer>.Instance);
-            await consumer.ConsumeAsync(alert, default);
-        }
-        var mail = Assert.Single(sender.Sent);
+        for (var i = 0; i < 3; i++) await app.HandleAsync(alert);
+        var mail = Assert.Single(app.Smtp.Received, m => m.Subject == "[Qarion] Alert raised: Nulls in <email>");
         Assert.Equal([steward.Email], mail.To);
-        Assert.Equal("[Qarion] Alert raised: Nulls in <email>", mail.Subject);
         Assert.Contains("Nulls in &lt;email&gt;", mail.HtmlBody, StringComparison.Ordinal);
         Assert.Contains("12 rows", mail.TextBody, StringComparison.Ordinal);
         var deliveries = await app.WithDbAsync(db => db.Set<EmailDelivery>().AsNoTracking().Where(d => d.EventId == alert.EventId).ToListAsync());
         var delivery = Assert.Single(deliveries);
         Assert.Equal((steward.Id, UserEmailConsumer.Sent), (delivery.UserId, delivery.Status));
 
-        // Without a registered sender (this container has none yet) the queue handler still succeeds and records nothing.
+        // A refused address is recorded as rejected and not retried: the handler succeeds.
+        app.Smtp.Reply(550);
+        var refused = NotificationFixture.Message(spaceId, OutboxEventTypes.AlertRaised, new { title = "Refused", product_id = product });
+        await app.HandleAsync(refused);
+        Assert.Equal(UserEmailConsumer.Rejected, (await app.WithDbAsync(db => db.Set<EmailDelivery>().AsNoTracking().SingleAsync(d => d.EventId == refused.EventId))).Status);
+
+        // Without an e-mail server configured the consumer sends nothing and records nothing.
         var unsent = NotificationFixture.Message(spaceId, OutboxEventTypes.AlertRaised, new { title = "B", product_id = product });
-        await app.HandleAsync(unsent);
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var sp = scope.ServiceProvider;
+            var unconfigured = new SmtpEmailSender(Microsoft.Extensions.Options.Options.Create(new SmtpOptions()));
+            await new UserEmailConsumer(sp.GetRequiredService<QarionDbContext>(), sp.GetRequiredService<NotificationAudience>(), [unconfigured],
+                sp.GetRequiredService<IConfiguration>(), NullLogger<UserEmailConsumer>.Instance).ConsumeAsync(unsent, default);
+        }
         Assert.Equal(0, await app.WithDbAsync(db => db.Set<EmailDelivery>().CountAsync(d => d.EventId == unsent.EventId)));
     }
 
