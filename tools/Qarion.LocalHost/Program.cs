@@ -51,6 +51,8 @@ builder.Services.AddSingleton<IServiceMethodProvider<FunctionRpcService>>(new Fu
 
 var app = builder.Build();
 app.MapGrpcService<FunctionRpcService>();
+using var forwarder = new HttpForwarder(session);
+app.Map("/api/{**path}", forwarder.ForwardAsync);
 app.MapGet("/admin/host/status", () => Results.Json(new { session.State, session.HttpUri, functions = session.Functions.Count }));
 await app.StartAsync();
 
@@ -75,6 +77,7 @@ Console.WriteLine($"host: worker pid {worker.Id} started, worker id {workerId}")
 
 using var lifetime = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; lifetime.Cancel(); };
+app.Lifetime.ApplicationStopping.Register(lifetime.Cancel); // SIGTERM goes through the generic host's console lifetime
 var ready = await Task.WhenAny(session.Ready.Task, worker.WaitForExitAsync(lifetime.Token), Task.Delay(TimeSpan.FromSeconds(60), lifetime.Token));
 Console.WriteLine(ready == session.Ready.Task
     ? $"host: ready after {stopwatch.ElapsedMilliseconds} ms, {session.Functions.Count} functions loaded, worker HTTP URI {session.HttpUri}"
@@ -126,11 +129,22 @@ namespace Qarion.LocalHost
 
         public List<JsonElement> Functions { get; } = [];
 
+        public List<HttpRoute> Routes { get; } = [];
+
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<string>> invocations = new();
+
+        public Task<string> ExpectInvocation(string invocationId) =>
+            invocations.GetOrAdd(invocationId, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Send(string json) => outbox.Writer.TryWrite(protocol.Parse(json));
 
-        public void Terminate() => Send("""{"workerTerminate":{"gracePeriod":"5s"}}""");
+        public void Terminate()
+        {
+            State = "terminating";
+            Send("""{"workerTerminate":{"gracePeriod":"5s"}}""");
+        }
 
         public async Task RunAsync(IAsyncStreamReader<IMessage> requests, IServerStreamWriter<IMessage> responses, CancellationToken cancel)
         {
@@ -141,13 +155,26 @@ namespace Qarion.LocalHost
                     await responses.WriteAsync(message, cancel);
                 }
             }, cancel);
-            while (await requests.MoveNext(cancel))
+            try
             {
-                Handle(requests.Current);
+                while (await requests.MoveNext(cancel))
+                {
+                    Handle(requests.Current);
+                }
+            }
+            catch (Exception e) when (State == "terminating" && e is IOException or OperationCanceledException)
+            {
+                // The worker closes its connection once it has handled WorkerTerminate.
             }
 
             outbox.Writer.TryComplete();
-            await writer;
+            try
+            {
+                await writer;
+            }
+            catch (OperationCanceledException) when (State == "terminating")
+            {
+            }
         }
 
         private void Handle(IMessage message)
@@ -177,6 +204,7 @@ namespace Qarion.LocalHost
                     var results = content.TryGetProperty("functionMetadataResults", out var r) ? r.EnumerateArray().ToList() : [];
                     Console.WriteLine($"host: <- functionMetadataResponse: {results.Count} functions, result {(content.TryGetProperty("result", out var res) ? res : default)}");
                     Functions.AddRange(results);
+                    Routes.AddRange(results.Select(HttpRoute.From).OfType<HttpRoute>().OrderByDescending(r => r.Segments.Count(x => !x.StartsWith('{'))));
                     pendingLoads = results.Count;
                     State = "loading";
                     foreach (var f in results)
@@ -200,6 +228,14 @@ namespace Qarion.LocalHost
                     }
 
                     break;
+                case "invocationResponse":
+                    var invocationId = content.GetProperty("invocationId").GetString()!;
+                    if (invocations.TryRemove(invocationId, out var pending))
+                    {
+                        pending.TrySetResult(content.TryGetProperty("result", out var ir) ? ir.ToString() : "");
+                    }
+
+                    break;
                 case "rpcLog":
                     var level = content.TryGetProperty("level", out var lv) ? lv.GetString() : "";
                     if (level is "Warning" or "Error" or "Critical")
@@ -209,7 +245,7 @@ namespace Qarion.LocalHost
 
                     break;
                 default:
-                    Console.WriteLine($"host: <- {kind} {content}");
+                    Console.WriteLine($"host: <- {(kind.Length == 0 ? "(no content) " + Protocol.Format(message) : kind + " " + content)}");
                     break;
             }
         }
