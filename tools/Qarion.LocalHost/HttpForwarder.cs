@@ -16,6 +16,24 @@ internal sealed class HttpForwarder(WorkerSession session) : IDisposable
 
     public void Dispose() => client.Dispose();
 
+    /// <summary>Route parameters as trigger metadata (binding data), e.g. {"space":{"string":"finance"}}.</summary>
+    private static string RouteValues(HttpRoute route, string path)
+    {
+        var parts = path.Split('/');
+        var values = new Dictionary<string, object>();
+        for (var i = 0; i < route.Segments.Length && i < parts.Length; i++)
+        {
+            var segment = route.Segments[i];
+            if (segment.StartsWith('{') && segment.EndsWith('}'))
+            {
+                var name = segment.Trim('{', '}', '*').Split(':', '=')[0].TrimEnd('?');
+                values[name] = new { @string = Uri.UnescapeDataString(parts[i]) };
+            }
+        }
+
+        return JsonSerializer.Serialize(values);
+    }
+
     /// <summary>The worker dereferences InvocationRequest.TraceContext unconditionally (NullReferenceException without it).</summary>
     private static string TraceParent() =>
         $"00-{System.Diagnostics.ActivityTraceId.CreateRandom()}-{System.Diagnostics.ActivitySpanId.CreateRandom()}-00";
@@ -34,7 +52,7 @@ internal sealed class HttpForwarder(WorkerSession session) : IDisposable
         var completion = session.ExpectInvocation(invocationId);
         var http = JsonSerializer.Serialize(new { method = context.Request.Method, url = context.Request.GetDisplayUrl() });
         var input = $$$"""{"name":"{{{match.BindingName}}}","data":{"http":""" + http + "}}";
-        session.Send($$$"""{"requestId":"{{{invocationId}}}","invocationRequest":{"invocationId":"{{{invocationId}}}","functionId":"{{{match.FunctionId}}}","inputData":[""" + input + """],"triggerMetadata":{},"traceContext":{"traceParent":"{{{TraceParent()}}}","traceState":"","attributes":{}}}}""");
+        session.Send($$$"""{"requestId":"{{{invocationId}}}","invocationRequest":{"invocationId":"{{{invocationId}}}","functionId":"{{{match.FunctionId}}}","inputData":[""" + input + """],"triggerMetadata":""" + RouteValues(match, path) + ""","traceContext":{"traceParent":"{{{TraceParent()}}}","traceState":"","attributes":{}}}}""");
 
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(new Uri(session.HttpUri!), context.Request.Path + context.Request.QueryString));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
