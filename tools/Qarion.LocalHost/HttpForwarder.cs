@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.Extensions;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Qarion.LocalHost;
 
@@ -17,26 +17,23 @@ internal sealed class HttpForwarder(WorkerSession session) : IDisposable
     public void Dispose() => client.Dispose();
 
     /// <summary>Route parameters as trigger metadata (binding data), e.g. {"space":{"string":"finance"}}.</summary>
-    private static string RouteValues(HttpRoute route, string path)
+    private static JsonObject RouteValues(HttpRoute route, string path)
     {
         var parts = path.Split('/');
-        var values = new Dictionary<string, object>();
+        var values = new JsonObject();
         for (var i = 0; i < route.Segments.Length && i < parts.Length; i++)
         {
             var segment = route.Segments[i];
             if (segment.StartsWith('{') && segment.EndsWith('}'))
             {
                 var name = segment.Trim('{', '}', '*').Split(':', '=')[0].TrimEnd('?');
-                values[name] = new { @string = Uri.UnescapeDataString(parts[i]) };
+                var value = segment.StartsWith("{*", StringComparison.Ordinal) ? string.Join('/', parts[i..]) : parts[i];
+                values[name] = new JsonObject { ["string"] = Uri.UnescapeDataString(value) };
             }
         }
 
-        return JsonSerializer.Serialize(values);
+        return values;
     }
-
-    /// <summary>The worker dereferences InvocationRequest.TraceContext unconditionally (NullReferenceException without it).</summary>
-    private static string TraceParent() =>
-        $"00-{System.Diagnostics.ActivityTraceId.CreateRandom()}-{System.Diagnostics.ActivitySpanId.CreateRandom()}-00";
 
     public async Task ForwardAsync(HttpContext context)
     {
@@ -49,10 +46,8 @@ internal sealed class HttpForwarder(WorkerSession session) : IDisposable
         }
 
         var invocationId = Guid.NewGuid().ToString();
-        var completion = session.ExpectInvocation(invocationId);
-        var http = JsonSerializer.Serialize(new { method = context.Request.Method, url = context.Request.GetDisplayUrl() });
-        var input = $$$"""{"name":"{{{match.BindingName}}}","data":{"http":""" + http + "}}";
-        session.Send($$$"""{"requestId":"{{{invocationId}}}","invocationRequest":{"invocationId":"{{{invocationId}}}","functionId":"{{{match.FunctionId}}}","inputData":[""" + input + """],"triggerMetadata":""" + RouteValues(match, path) + ""","traceContext":{"traceParent":"{{{TraceParent()}}}","traceState":"","attributes":{}}}}""");
+        var http = new JsonObject { ["method"] = context.Request.Method, ["url"] = context.Request.GetDisplayUrl() };
+        var completion = session.Invoke(invocationId, match.Function, [new JsonObject { ["name"] = match.BindingName, ["data"] = new JsonObject { ["http"] = http } }], RouteValues(match, path));
 
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(new Uri(session.HttpUri!), context.Request.Path + context.Request.QueryString));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -78,12 +73,13 @@ internal sealed class HttpForwarder(WorkerSession session) : IDisposable
 
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
         var result = await completion.WaitAsync(TimeSpan.FromSeconds(30), context.RequestAborted);
-        Console.WriteLine($"host: {context.Request.Method} {context.Request.Path} -> {match.FunctionName} {(int)response.StatusCode}, invocation {invocationId} result {result}");
+        session.Record(new InvocationRecord(match.Function.Name, "httpTrigger", null, null, null, WorkerSession.Succeeded(result) ? "Succeeded" : "Failed", WorkerSession.Error(result), DateTimeOffset.UtcNow));
+        Console.WriteLine($"host: {context.Request.Method} {context.Request.Path} -> {match.Function.Name} {(int)response.StatusCode}");
     }
 }
 
 /// <summary>An HTTP trigger's route template, matched segment by segment ({param}, {param?}, {*rest}).</summary>
-internal sealed record HttpRoute(string FunctionName, string FunctionId, string BindingName, string[] Methods, string[] Segments)
+internal sealed record HttpRoute(FunctionInfo Function, string BindingName, string[] Methods, string[] Segments)
 {
     public bool Matches(string method, string path)
     {
@@ -116,22 +112,15 @@ internal sealed record HttpRoute(string FunctionName, string FunctionId, string 
         return parts.Length == Segments.Length;
     }
 
-    public static HttpRoute? From(JsonElement metadata)
+    public static HttpRoute? From(FunctionInfo function)
     {
-        var name = metadata.GetProperty("name").GetString()!;
-        var id = metadata.GetProperty("functionId").GetString()!;
-        foreach (var raw in metadata.TryGetProperty("rawBindings", out var rb) ? rb.EnumerateArray() : default)
+        if (function.Trigger is not { } b || !string.Equals(function.TriggerType, "httpTrigger", StringComparison.OrdinalIgnoreCase))
         {
-            using var binding = JsonDocument.Parse(raw.GetString()!);
-            var b = binding.RootElement;
-            if (b.TryGetProperty("type", out var t) && string.Equals(t.GetString(), "httpTrigger", StringComparison.OrdinalIgnoreCase))
-            {
-                var route = b.TryGetProperty("route", out var r) ? r.GetString() ?? name : name;
-                var methods = b.TryGetProperty("methods", out var m) ? m.EnumerateArray().Select(x => x.GetString()!).ToArray() : [];
-                return new HttpRoute(name, id, b.GetProperty("name").GetString()!, methods, route.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries));
-            }
+            return null;
         }
 
-        return null;
+        var route = b.TryGetProperty("route", out var r) ? r.GetString() ?? function.Name : function.Name;
+        var methods = b.TryGetProperty("methods", out var m) ? m.EnumerateArray().Select(x => x.GetString()!).ToArray() : [];
+        return new HttpRoute(function, function.TriggerName, methods, route.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries));
     }
 }
