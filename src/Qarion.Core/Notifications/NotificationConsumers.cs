@@ -119,7 +119,7 @@ public sealed class UserEmailConsumer(
         if (claimed == 1) return true;
         var status = await db.Set<EmailDelivery>().AsNoTracking().Where(d => d.EventId == eventId && d.UserId == recipient.UserId)
             .Select(d => d.Status).SingleOrDefaultAsync(ct);
-        if (status == Sent) return false;
+        if (status is Sent or Rejected) return false;
         throw new InvalidOperationException($"The e-mail of event {eventId} to user {recipient.UserId} is being sent by another worker; retry later.");
     }
 }
