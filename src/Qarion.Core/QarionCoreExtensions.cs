@@ -116,7 +116,23 @@ public static class QarionCoreExtensions
     /// with <c>__clientId</c> of the user-assigned identity), since the account disallows shared keys.
     /// </summary>
     /// <summary>The storage account's queue service, or null when no storage is configured.</summary>
-    public sealed record StorageQueues(QueueServiceClient? Client);
+    public sealed record StorageQueues(QueueServiceClient? Client)
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Created = new(StringComparer.Ordinal);
+
+        /// <summary>The named queue, created on its first use in this process.</summary>
+        public async Task<QueueClient> QueueAsync(string name, CancellationToken ct)
+        {
+            var client = (Client ?? throw new InvalidOperationException("No Storage queue is configured (AzureWebJobsStorage)."))
+                .GetQueueClient(name);
+            if (!Created.ContainsKey(client.Uri.ToString()))
+            {
+                await client.CreateIfNotExistsAsync(cancellationToken: ct);
+                Created[client.Uri.ToString()] = true;
+            }
+            return client;
+        }
+    }
 
     internal static QueueServiceClient? CreateQueueServiceClient(IConfiguration configuration)
     {

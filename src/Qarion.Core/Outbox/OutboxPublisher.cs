@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -19,8 +17,6 @@ public sealed class OutboxPublisher(
     QarionCoreExtensions.StorageQueues storage, IConfiguration configuration, NpgsqlDataSource dataSource, TimeProvider clock,
     ILogger<OutboxPublisher> log)
 {
-    private static readonly ConcurrentDictionary<string, bool> Created = new(StringComparer.Ordinal);
-
     public string NotificationsQueue => configuration["Qarion:Notifications:QueueName"] is { Length: > 0 } n ? n : QueueNames.Notifications;
     public string WebhooksQueue => configuration["Qarion:Webhooks:QueueName"] is { Length: > 0 } n ? n : QueueNames.Webhooks;
 
@@ -105,19 +101,7 @@ public sealed class OutboxPublisher(
     private async Task SendAsync(OutboxMessage message, CancellationToken ct)
     {
         var json = message.ToJson();
-        await (await QueueAsync(NotificationsQueue, ct)).SendMessageAsync(json, ct);
-        await (await QueueAsync(WebhooksQueue, ct)).SendMessageAsync(json, ct);
-    }
-
-    private async Task<QueueClient> QueueAsync(string name, CancellationToken ct)
-    {
-        var client = (storage.Client ?? throw new InvalidOperationException("No Storage queue is configured (AzureWebJobsStorage)."))
-            .GetQueueClient(name);
-        if (!Created.ContainsKey(client.Uri.ToString()))
-        {
-            await client.CreateIfNotExistsAsync(cancellationToken: ct);
-            Created[client.Uri.ToString()] = true;
-        }
-        return client;
+        await (await storage.QueueAsync(NotificationsQueue, ct)).SendMessageAsync(json, ct);
+        await (await storage.QueueAsync(WebhooksQueue, ct)).SendMessageAsync(json, ct);
     }
 }

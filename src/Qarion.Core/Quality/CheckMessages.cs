@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Qarion.Core.Common;
@@ -36,20 +35,6 @@ public sealed class CheckMessages(QarionCoreExtensions.StorageQueues storage, Mi
 {
     public string QueueName => configuration["Qarion:Quality:QueueName"] is { Length: > 0 } name ? name : QueueNames.QualityChecks;
 
-    private static readonly ConcurrentDictionary<string, bool> Created = new(StringComparer.Ordinal);
-
     public async Task SendAsync(CheckQueueMessage message, CancellationToken ct)
-    {
-        var client = Client(QueueName);
-        if (!Created.ContainsKey(client.Uri.ToString()))
-        {
-            await client.CreateIfNotExistsAsync(cancellationToken: ct);
-            Created[client.Uri.ToString()] = true;
-        }
-        await client.SendMessageAsync(message.ToJson(), ct);
-    }
-
-    public QueueClient Client(string queue)
-        => (storage.Client ?? throw new InvalidOperationException("No Storage queue is configured (AzureWebJobsStorage)."))
-            .GetQueueClient(queue);
+        => await (await storage.QueueAsync(QueueName, ct)).SendMessageAsync(message.ToJson(), ct);
 }

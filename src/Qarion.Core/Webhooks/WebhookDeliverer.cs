@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Azure.Storage.Queues;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -47,19 +45,11 @@ public sealed record WebhookDeliveryMessage(Guid DeliveryId, int Attempt)
 /// <summary>Sends messages to the webhooks queue (name overridable by <c>Qarion:Webhooks:QueueName</c> for tests).</summary>
 public sealed class WebhookMessages(QarionCoreExtensions.StorageQueues storage, IOptions<WebhookOptions> options)
 {
-    private static readonly ConcurrentDictionary<string, bool> Created = new(StringComparer.Ordinal);
-
     public string QueueName => options.Value.QueueName is { Length: > 0 } name ? name : QueueNames.Webhooks;
 
     public async Task SendAsync(string body, TimeSpan delay, CancellationToken ct)
     {
-        var client = (storage.Client ?? throw new InvalidOperationException("No Storage queue is configured (AzureWebJobsStorage)."))
-            .GetQueueClient(QueueName);
-        if (!Created.ContainsKey(client.Uri.ToString()))
-        {
-            await client.CreateIfNotExistsAsync(cancellationToken: ct);
-            Created[client.Uri.ToString()] = true;
-        }
+        var client = await storage.QueueAsync(QueueName, ct);
         await client.SendMessageAsync(body, visibilityTimeout: delay > TimeSpan.Zero ? delay : null, cancellationToken: ct);
     }
 }
