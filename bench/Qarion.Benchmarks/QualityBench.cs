@@ -20,7 +20,7 @@ namespace Qarion.Benchmarks;
 
 /// <summary>
 /// Generates one wide table (5,000,000 rows by default) in a scratch source database and measures, in the same
-/// process: a bare full scan (count(*), and counts of the ten columns the rules read); ten column rules as one
+/// process: a bare full scan (count(*), which reads no column, and a count of the last column the rules read, which makes PostgreSQL read them all); ten column rules as one
 /// <c>field_checks</c> check through <see cref="CheckRunner"/>; the same ten rules as ten separate checks; and the
 /// queue handler <see cref="CheckExecutor.HandleAsync"/> around a trivial check beside the runner alone.
 /// Both scratch databases are dropped at the end.
@@ -32,8 +32,9 @@ internal static class QualityBench
     private const string SpaceSlug = "quality";
     private const int WarmupPairs = 40;
 
-    // The columns the rules read (bare scan 2 touches exactly these).
-    private static readonly string[] Columns = ["id", "name", "city", "code", "email", "amount", "qty", "score", "status"];
+    // The rule column stored last in the row: PostgreSQL extracts a row's columns up to the last one a query needs,
+    // so counting it is the cheapest scan that reads every column the rules read.
+    private const string LastRuleColumn = "status";
 
     public static async Task<int> RunAsync(string[] args, string adminCs, string storage)
     {
@@ -73,28 +74,29 @@ internal static class QualityBench
 
             // ---------------------------------------------------------------- scans ----
             var countStar = await TimeAsync(runs, () => BareAsync(sourceCs, "SELECT count(*) FROM public.t"));
-            var countCols = await TimeAsync(runs, () => BareAsync(sourceCs, $"SELECT count(*), {string.Join(", ", Columns.Select(c => $"count({c})"))} FROM public.t"));
+            var countCols = await TimeAsync(runs, () => BareAsync(sourceCs, $"SELECT count({LastRuleColumn}) FROM public.t"));
 
             Report.Line();
             Report.Line($"Scans: best / median of {runs} after one warm-up (ms)");
             Report.Line();
             Report.Line("| operation | best | median | ratio (median) | target |");
             Report.Line("|---|---:|---:|---:|---|");
-            Report.Line($"| bare scan `count(*)` | {F(countStar.Best)} | {F(countStar.Median)} | 1.00× | |");
-            Report.Line($"| bare scan `count(col)` × {Columns.Length} (same columns as the rules) | {F(countCols.Best)} | {F(countCols.Median)} | {countCols.Median / countStar.Median:F2}× count(*) | |");
+            Report.Line($"| bare scan `count(*)` (checks each row's visibility, reads no column) | {F(countStar.Best)} | {F(countStar.Median)} | 1.00× | |");
+            Report.Line($"| bare scan reading the rule columns, `count({LastRuleColumn})` (the last of them in the row) — the baseline of the target | {F(countCols.Best)} | {F(countCols.Median)} | {countCols.Median / countStar.Median:F2}× count(*) | |");
 
-            // The targets are judged on typical row-by-row rules; the regex set shows what pattern rules add.
+            // The targets are judged on typical row-by-row rules against a scan that reads the same columns
+            // (docs/decisions/0004-quality.md says why not count(*)); the regex set shows what pattern rules add.
             var typical = await RuleSetAsync(TypicalRules(), runs, runner, source, creds, table);
-            var r1 = typical.One.Median / countStar.Median;
+            var r1 = typical.One.Median / countCols.Median;
             var ok1 = r1 <= 2.0;
             var r2 = typical.Ten.Median / typical.One.Median;
             var ok2 = r2 >= 5.0;
             if (!ok1 || !ok2 || !typical.Agree) failures++;
-            Report.Line($"| 10 typical rules (4 not-null, 4 ranges, 2 accepted-values), one `field_checks` check | {F(typical.One.Best)} | {F(typical.One.Median)} | {r1:F2}× count(*), {typical.One.Median / countCols.Median:F2}× count(cols) | ≤ 2× bare scan: {(ok1 ? "met" : "MISSED")} |");
+            Report.Line($"| 10 typical rules (4 not-null, 4 ranges, 2 accepted-values), one `field_checks` check | {F(typical.One.Best)} | {F(typical.One.Median)} | {r1:F2}× the column scan, {typical.One.Median / countStar.Median:F2}× count(*) | ≤ 2× a bare scan of the columns: {(ok1 ? "met" : "MISSED")} |");
             Report.Line($"| the same 10 rules as ten separate checks, one after another | {F(typical.Ten.Best)} | {F(typical.Ten.Median)} | {r2:F2}× the one-query check | one query ≥ 5× faster: {(ok2 ? "met" : "MISSED")} |");
             var regex = await RuleSetAsync(RegexRules(), runs, runner, source, creds, table);
             if (!regex.Agree) failures++;
-            Report.Line($"| 10 rules incl. 2 regexes (4 not-null, 3 ranges, 2 patterns, 1 accepted-values), one check | {F(regex.One.Best)} | {F(regex.One.Median)} | {regex.One.Median / countStar.Median:F2}× count(*) | (informational) |");
+            Report.Line($"| 10 rules incl. 2 regexes (4 not-null, 3 ranges, 2 patterns, 1 accepted-values), one check | {F(regex.One.Best)} | {F(regex.One.Median)} | {regex.One.Median / countCols.Median:F2}× the column scan, {regex.One.Median / countStar.Median:F2}× count(*) | (informational) |");
             Report.Line($"| the same 10 rules as ten separate checks | {F(regex.Ten.Best)} | {F(regex.Ten.Median)} | {regex.Ten.Median / regex.One.Median:F2}× the one-query check | (informational) |");
             Report.Line();
             Report.Line($"Failing rows per rule, typical: {typical.Failing}; ten checks agree: {(typical.Agree ? "yes" : "NO")}");
@@ -136,8 +138,10 @@ internal static class QualityBench
             var statuses = await StatusesAsync(host.Services);
             var hMed = Stats.Percentile(handler, 50);
             var dMed = Stats.Percentile(direct, 50);
-            var overhead = hMed - dMed;
+            // Judged on the median of paired differences: each pair ran back to back, so the source's own variance
+            // (a fresh connection per run) cancels out; the difference of the two medians is printed beside it.
             var diffs = handler.Zip(direct, (x, y) => x - y).ToList();
+            var overhead = Stats.Percentile(diffs, 50);
             var ok3 = overhead <= 10 && statuses == $"pass×{seq}";
             if (!ok3) failures++;
             Report.Line();
@@ -147,7 +151,7 @@ internal static class QualityBench
             Report.Line("|---|---:|---:|---:|---|");
             Report.Line($"| CheckRunner.RunAsync alone (the source's time) | {F(dMed)} | {F(Stats.Percentile(direct, 95))} | {F(direct.Min())} | |");
             Report.Line($"| CheckExecutor.HandleAsync (load, decrypt, compile, run, record) | {F(hMed)} | {F(Stats.Percentile(handler, 95))} | {F(handler.Min())} | |");
-            Report.Line($"| overhead = handler − runner (of medians; median of paired differences {F(Stats.Percentile(diffs, 50))}) | {F(overhead)} | | | ≤ 10 ms: {(ok3 ? "met" : "MISSED")} |");
+            Report.Line($"| overhead = median of paired (handler − runner) differences (difference of the medians: {F(hMed - dMed)}) | {F(overhead)} | {F(Stats.Percentile(diffs, 95))} | | ≤ 10 ms: {(ok3 ? "met" : "MISSED")} |");
             Report.Line();
             Report.Line($"Executions recorded: {statuses}");
         }
