@@ -74,6 +74,34 @@ param oidcAuthority string = ''
 @description('OIDC audience for API authentication (Qarion:Auth:Oidc:Audience). Empty = not configured.')
 param oidcAudience string = ''
 
+@description('SMTP server for e-mail notifications and e-mail alert connectors (Qarion:Smtp:Host). Empty = no e-mail is sent.')
+param smtpHost string = ''
+
+@description('SMTP port: 587 with StartTls, 465 with SslOnConnect.')
+@minValue(1)
+@maxValue(65535)
+param smtpPort int = 587
+
+@description('SMTP transport security. None is refused by the application unless the host is a loopback address.')
+@allowed([
+  'StartTls'
+  'SslOnConnect'
+])
+param smtpSecurity string = 'StartTls'
+
+@description('SMTP user name (empty = no authentication).')
+param smtpUsername string = ''
+
+@description('SMTP password. Stored in Key Vault as Qarion--Smtp--Password when not empty.')
+@secure()
+param smtpPassword string = ''
+
+@description('Sender address of every e-mail (Qarion:Smtp:FromAddress); required when smtpHost is set.')
+param smtpFromAddress string = ''
+
+@description('Sender display name.')
+param smtpFromName string = 'Qarion'
+
 @description('Flex Consumption instance memory in MB.')
 @allowed([
   512
@@ -186,6 +214,8 @@ module keyVault 'modules/keyvault.bicep' = {
     postgresPassword: postgresAdminPassword
     credentialEncryptionKey: credentialEncryptionKey
     bootstrapToken: bootstrapToken
+    smtpPassword: smtpPassword
+    storeSmtpPassword: !empty(smtpPassword)
     tags: allTags
   }
 }
@@ -222,6 +252,15 @@ module functionApp 'modules/functionApp.bicep' = {
     bootstrapTokenSecretUri: keyVault.outputs.bootstrapTokenSecretUri
     oidcAuthority: oidcAuthority
     oidcAudience: oidcAudience
+    smtp: {
+      host: smtpHost
+      port: smtpPort
+      security: smtpSecurity
+      username: smtpUsername
+      fromAddress: smtpFromAddress
+      fromName: smtpFromName
+    }
+    smtpSecretUri: keyVault.outputs.smtpSecretUri
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     tags: allTags

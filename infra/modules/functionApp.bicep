@@ -6,6 +6,19 @@
 @description('Azure region for the resources.')
 param location string
 
+@description('SMTP settings (Qarion:Smtp): host (empty = e-mail off), port, security, username, fromAddress, fromName.')
+param smtp {
+  host: string
+  port: int
+  security: string
+  username: string
+  fromAddress: string
+  fromName: string
+}
+
+@description('Versionless Key Vault secret URI of the SMTP password (empty = none).')
+param smtpSecretUri string = ''
+
 @description('Flex Consumption plan name.')
 param planName string
 
@@ -76,6 +89,19 @@ var appSettings = {
   Qarion__Auth__Oidc__Audience: oidcAudience
 }
 
+// E-mail settings only when an SMTP host is given: without them the app sends no e-mail (and says so).
+var smtpSettings = empty(smtp.host) ? {} : {
+  Qarion__Smtp__Host: smtp.host
+  Qarion__Smtp__Port: string(smtp.port)
+  Qarion__Smtp__Security: smtp.security
+  Qarion__Smtp__Username: smtp.username
+  Qarion__Smtp__FromAddress: smtp.fromAddress
+  Qarion__Smtp__FromName: smtp.fromName
+}
+var smtpPasswordSetting = empty(smtpSecretUri) ? {} : {
+  Qarion__Smtp__Password: '@Microsoft.KeyVault(SecretUri=${smtpSecretUri})'
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
   location: location
@@ -113,7 +139,7 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        for setting in items(appSettings): {
+        for setting in items(union(appSettings, smtpSettings, smtpPasswordSetting)): {
           name: setting.key
           value: setting.value
         }

@@ -36,6 +36,13 @@ param credentialEncryptionKey string
 @secure()
 param bootstrapToken string
 
+@description('SMTP password, stored only when storeSmtpPassword is true.')
+@secure()
+param smtpPassword string = ''
+
+@description('Whether an SMTP password was given (false = no secret, no app setting).')
+param storeSmtpPassword bool = false
+
 @description('Tags applied to every resource.')
 param tags object = {}
 
@@ -95,9 +102,19 @@ resource bootstrapTokenSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
   }
 }
 
+resource smtpPasswordSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (storeSmtpPassword) {
+  parent: vault
+  name: 'Qarion--Smtp--Password'
+  properties: {
+    value: smtpPassword
+    contentType: 'text/plain'
+  }
+}
+
 output keyVaultName string = vault.name
 output keyVaultId string = vault.id
 // Versionless URIs: the app picks up a rotated secret without redeploying.
 output connectionStringSecretUri string = connectionStringSecret.properties.secretUri
 output credentialEncryptionKeySecretUri string = credentialEncryptionKeySecret.properties.secretUri
 output bootstrapTokenSecretUri string = bootstrapTokenSecret.properties.secretUri
+output smtpSecretUri string = storeSmtpPassword ? smtpPasswordSecret!.properties.secretUri : ''
