@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Qarion.Core.Persistence;
+using Npgsql;
 
 namespace Qarion.Core.Health;
 
@@ -12,14 +11,22 @@ public sealed record HealthResponse(string Status, DependencyHealth Database, De
     public bool Healthy => Status == "ok";
 }
 
-/// <summary>Pings PostgreSQL and the storage account the queues and Durable task hub live in.</summary>
-public sealed class HealthService(QarionDbContext db, TimeProvider clock, ILogger<HealthService> logger, QarionCoreExtensions.StorageQueues storage)
+/// <summary>
+/// Pings PostgreSQL and the storage account the queues and Durable task hub live in. PostgreSQL is pinged through the
+/// process's data source, not a DbContext: the first use of a context builds EF's model (seconds on a cold, busy
+/// instance), which a liveness probe must not wait for or time out on.
+/// </summary>
+public sealed class HealthService(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<HealthService> logger, QarionCoreExtensions.StorageQueues storage)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     public async Task<HealthResponse> CheckAsync(CancellationToken ct)
     {
-        var database = ProbeAsync("database", async t => await db.Database.ExecuteSqlRawAsync("SELECT 1", t), ct);
+        var database = ProbeAsync("database", async t =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(t);
+        }, ct);
         var queues = storage.Client;
         var storageProbe = queues is null
             ? Task.FromResult(new DependencyHealth("unconfigured", 0, "AzureWebJobsStorage is not set"))
