@@ -103,6 +103,7 @@ public static class QarionCoreExtensions
         services.AddScoped<Notifications.NotificationDispatcher>();
         services.AddScoped<Notifications.NotificationService>();
         services.AddScoped<Notifications.NotificationRetention>();
+        services.AddScoped<Outbox.DeliveryLogRetention>();
         services.AddScoped<Outbox.IOutboxEventConsumer, Notifications.InboxConsumer>();
         services.AddScoped<Outbox.IOutboxEventConsumer, Notifications.UserEmailConsumer>();
 

@@ -8,7 +8,8 @@ namespace Qarion.Functions.Notifications;
 
 /// <summary>The outbox's queue side: the <c>notifications</c> trigger and its poison handler, the sweeper, retention.</summary>
 public sealed class NotificationQueueFunctions(
-    NotificationDispatcher dispatcher, OutboxPublisher publisher, NotificationRetention retention, ILogger<NotificationQueueFunctions> log)
+    NotificationDispatcher dispatcher, OutboxPublisher publisher, NotificationRetention retention, DeliveryLogRetention deliveryLogs,
+    ILogger<NotificationQueueFunctions> log)
 {
     /// <summary>Calls every outbox consumer; a failure makes the host retry, after maxDequeueCount it goes to the poison queue.</summary>
     [Function("Notifications_Handle")]
@@ -35,5 +36,13 @@ public sealed class NotificationQueueFunctions(
     {
         var deleted = await retention.PurgeAsync(ct);
         if (deleted > 0) log.LogInformation("Deleted {Count} read notification(s) past retention", deleted);
+    }
+
+    /// <summary>Daily: delete dispatched outbox rows and e-mail, alert-connector and webhook delivery logs past Qarion:Outbox:RetentionDays.</summary>
+    [Function("Outbox_Retention")]
+    public async Task DeliveryLogRetention([TimerTrigger("0 37 3 * * *")] TimerInfo timer, CancellationToken ct)
+    {
+        var purged = await deliveryLogs.PurgeAsync(ct);
+        if (purged.Total > 0) log.LogInformation("Delivery logs past retention deleted: {Purge}", purged);
     }
 }
