@@ -59,7 +59,8 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
 
     /// <summary>
     /// Acts on a recorded decision: an approval becomes a grant (with <c>access.request.approved</c>), a rejection
-    /// is announced (<c>access.request.rejected</c>); both to the requester, once.
+    /// is announced (<c>access.request.rejected</c>); both to the requester, once. A cancellation is announced to the
+    /// approvers who were asked (<c>access.request.cancelled</c>), once, so nobody acts on a request that is gone.
     /// </summary>
     public async Task<AccessOutcome> CompleteAsync(Guid requestId, CancellationToken ct)
     {
@@ -92,6 +93,11 @@ public sealed class AccessRequestRunner(QarionDbContext db, TimeProvider clock, 
             case AccessRequestStatus.Rejected when request.OutcomeNotifiedAt is null:
                 request.OutcomeNotifiedAt = clock.GetUtcNow();
                 await EmitAsync(request, OutboxEventTypes.AccessRequestRejected, [request.RequesterId], request.DecidedById, request.DecisionComment, null, null, ct);
+                await db.SaveChangesAsync(ct);
+                return new AccessOutcome(request.Status, null, null);
+            case AccessRequestStatus.Cancelled when request.OutcomeNotifiedAt is null:
+                request.OutcomeNotifiedAt = clock.GetUtcNow();
+                await EmitAsync(request, OutboxEventTypes.AccessRequestCancelled, await ApproverIdsAsync(request, ct), request.RequesterId, null, null, null, ct);
                 await db.SaveChangesAsync(ct);
                 return new AccessOutcome(request.Status, null, null);
             default:

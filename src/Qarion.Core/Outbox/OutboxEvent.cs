@@ -45,6 +45,7 @@ public static class OutboxEventTypes
     public const string AccessRequestRejected = "access.request.rejected";
     public const string AccessRequestExpired = "access.request.expired";
     public const string AccessRequestReminder = "access.request.reminder";
+    public const string AccessRequestCancelled = "access.request.cancelled";
     public const string AccessGrantRevoked = "access.grant.revoked";
     public const string WebhookDisabled = "webhook.disabled";
 
@@ -53,7 +54,7 @@ public static class OutboxEventTypes
     [
         AlertRaised, AlertResolved, CheckFailed, CheckPassed, IssueCreated, IssueAssigned, IssueResolved, ContractViolated,
         IssueCommentMention, ProductCreated, ProductUpdated, SchemaChanged, SyncCompleted, SyncFailed,
-        AccessRequestSubmitted, AccessRequestApproved, AccessRequestRejected, AccessRequestExpired, AccessRequestReminder,
+        AccessRequestSubmitted, AccessRequestApproved, AccessRequestRejected, AccessRequestExpired, AccessRequestReminder, AccessRequestCancelled,
         AccessGrantRevoked, WebhookDisabled,
     ];
 }

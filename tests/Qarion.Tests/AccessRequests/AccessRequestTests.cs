@@ -230,7 +230,12 @@ public sealed class AccessRequestTests(AccessFixture app) : IClassFixture<Access
         Assert.Equal("cancelled", await app.WaitForOrchestrationAsync(id));
         Assert.Equal(409, (await cast.Requester.Client.PostAsync($"{cast.Requests}/{id}/cancel", new { })).Status);
         Assert.Equal(409, (await cast.Owner.Client.PostAsync($"{cast.Requests}/{id}/approve", new { })).Status);
-        Assert.Equal([OutboxEventTypes.AccessRequestSubmitted], (await app.EventsAsync(id)).Select(e => e.Type));
+        // The approvers who were asked hear that it is gone, once; the requester (the actor) is not told.
+        var events = await app.EventsAsync(id);
+        Assert.Equal([OutboxEventTypes.AccessRequestSubmitted, OutboxEventTypes.AccessRequestCancelled], events.Select(e => e.Type));
+        Assert.Equal(AccessFixture.Recipients(events[0].Payload), AccessFixture.Recipients(events[1].Payload));
+        Assert.DoesNotContain(cast.Requester.Id, AccessFixture.Recipients(events[1].Payload));
+        Assert.Equal(("cancelled", cast.Requester.Id), (events[1].Payload.Str("status"), events[1].Payload.GetProperty("actor_id").GetGuid()));
         Assert.Empty((await cast.Owner.Client.GetAsync($"{cast.Requests}?view=to_approve")).Items());
     }
 
