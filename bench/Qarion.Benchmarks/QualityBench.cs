@@ -22,7 +22,8 @@ namespace Qarion.Benchmarks;
 /// Generates one wide table (5,000,000 rows by default) in a scratch source database and measures, in the same
 /// process: two bare full scans (count(*), which reads no column, and a count of the last column the rules read,
 /// which makes PostgreSQL read them all); ten column rules as one <c>field_checks</c> check through
-/// <see cref="CheckRunner"/>; the same ten rules as ten separate checks; and the queue handler <see cref="CheckExecutor.HandleAsync"/> around a trivial check beside the runner alone.
+/// <see cref="CheckRunner"/>; the same ten rules as ten separate checks; and the queue handler
+/// <see cref="CheckExecutor.HandleAsync"/> around a trivial check beside the runner alone.
 /// Both scratch databases are dropped at the end.
 /// </summary>
 internal static class QualityBench
