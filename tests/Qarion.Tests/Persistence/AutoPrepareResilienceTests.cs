@@ -36,8 +36,9 @@ public sealed class AutoPrepareFixture : IAsyncLifetime
 /// connection it ran on exactly as usable as before, whatever Npgsql prepared on it. Every test runs on a pool of
 /// ONE physical connection built by <see cref="PersistenceExtensions.CreateDataSource"/> (the app's settings), so
 /// every statement after the failure runs where the failure happened; the backend pid shows it is the same one.
-/// Npgsql 10.0.3's auto-prepare breaks when the run that prepares a statement fails in Bind
-/// (docs/decisions/0008-npgsql-auto-prepare.md).
+/// Npgsql 10.0.3's auto-prepare breaks when the run that prepares a statement fails in Bind, so the app turns it
+/// off (docs/decisions/0008-npgsql-auto-prepare.md); <see cref="Npgsql_auto_prepare_still_loses_the_row_description_when_the_preparing_run_fails_in_bind"/>
+/// watches for the upstream fix.
 /// </summary>
 public sealed class AutoPrepareResilienceTests(AutoPrepareFixture fixture) : IClassFixture<AutoPrepareFixture>
 {
@@ -251,6 +252,41 @@ public sealed class AutoPrepareResilienceTests(AutoPrepareFixture fixture) : ICl
         var id = NewId();
         Assert.Equal((id, "timeout"), await InsertAsync(dataSource, null, id, "timeout"));
         Assert.Equal(pid, await PidAsync(dataSource));
+    }
+
+    // ------------------------------------------------------------------ the upstream bug itself ----
+
+    [Fact]
+    public async Task The_app_data_source_never_auto_prepares_even_when_the_connection_string_asks()
+    {
+        await using var dataSource = AppDataSource("Max Auto Prepare=64;Auto Prepare Min Usages=2");
+        Assert.Equal(0, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
+    }
+
+    /// <summary>
+    /// The bug behind 0008, on a pool with the settings the app had (auto-prepare 64, min usages 2): the 2nd run of
+    /// <c>SELECT ('' ~ $1)</c> prepares it; PostgreSQL answers ParseComplete, then fails the invalid pattern while
+    /// planning in Bind (custom plans fold the constant), so Npgsql has marked the statement Prepared without its
+    /// RowDescription; the next run gets BindComplete, DataRow where Npgsql expects CommandComplete, and the connector
+    /// breaks. When this test fails, Npgsql has fixed it: re-measure and reconsider auto-prepare (0008).
+    /// </summary>
+    [Fact]
+    public async Task Npgsql_auto_prepare_still_loses_the_row_description_when_the_preparing_run_fails_in_bind()
+    {
+        var cs = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { MaxPoolSize = 1, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 };
+        await using var dataSource = NpgsqlDataSource.Create(cs);
+        async Task<bool> ProbeAsync(string pattern)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var command = new NpgsqlCommand("SELECT ('' ~ $1)", connection) { Parameters = { new NpgsqlParameter { Value = pattern } } };
+            return (bool)(await command.ExecuteScalarAsync())!;
+        }
+
+        Assert.False(await ProbeAsync("^a"));
+        Assert.Equal(PostgresErrorCodes.InvalidRegularExpression, (await Assert.ThrowsAsync<PostgresException>(() => ProbeAsync("(unclosed"))).SqlState);
+        var broken = await Assert.ThrowsAnyAsync<Exception>(() => ProbeAsync("x*"));
+        Assert.Contains("unexpected backend message DataRow", broken.Message, StringComparison.Ordinal);
+        Assert.True(await ProbeAsync("x*")); // on a new physical connection: the broken one was discarded
     }
 
     // ------------------------------------------------------------------ helpers ----
