@@ -254,6 +254,28 @@ public sealed class AutoPrepareResilienceTests(AutoPrepareFixture fixture) : ICl
         Assert.Equal(pid, await PidAsync(dataSource));
     }
 
+    /// <summary>What search and lineage do instead: explicit preparation describes the statement before any Bind can fail.</summary>
+    [Fact]
+    public async Task An_explicitly_prepared_statement_whose_first_run_is_stopped_while_planning_stays_usable()
+    {
+        await using var dataSource = AppDataSource();
+        var pid = await PidAsync(dataSource);
+
+        async Task<int> RunAsync(int value, double pause, CancellationToken ct = default)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            await using var command = new NpgsqlCommand("SELECT ap_folded($1, $2)", connection) { Parameters = { new() { Value = value }, new() { Value = pause } } };
+            await command.PrepareAsync(CancellationToken.None);
+            return (int)(await command.ExecuteScalarAsync(ct))!;
+        }
+
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(-1, 3, cts.Token));
+        Assert.Equal(41, await RunAsync(41, 0));
+        Assert.Equal(42, await RunAsync(42, 0));
+        Assert.Equal(pid, await PidAsync(dataSource));
+    }
+
     // ------------------------------------------------------------------ the upstream bug itself ----
 
     [Fact]
