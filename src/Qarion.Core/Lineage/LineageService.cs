@@ -149,6 +149,9 @@ public sealed class LineageService(QarionDbContext db, CurrentUser me, SpaceAcce
             command.Parameters.AddWithValue("up", up);
             command.Parameters.AddWithValue("down", down);
             command.Parameters.AddWithValue("limit", (MaxNodes + 1) * 2);
+            // Prepared once per pooled connection: the walk plans in about as long as it runs
+            // (explicitly: auto-prepare is off, docs/decisions/0008-npgsql-auto-prepare.md).
+            await command.PrepareAsync(ct);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {

@@ -36,14 +36,13 @@ public static class PersistenceExtensions
         {
             // Sessions run in UTC whatever the server's default, so now() and casts never see local time.
             Timezone = "UTC",
+            // No automatic preparation, whatever the connection string says: in Npgsql 10.0.3 a statement whose
+            // preparing run fails in Bind (a timeout or cancel while planning, a bad regex or too-long value folded
+            // by the planner) keeps no row description, and its next use on that connection fails with
+            // "unexpected backend message DataRow" (docs/decisions/0008-npgsql-auto-prepare.md). The statements whose
+            // planning costs as much as their run (search, lineage) are prepared explicitly, which describes before it binds.
+            MaxAutoPrepare = 0,
         };
-        // Statements run twice are prepared on the server: the search and lineage queries plan in ~20 ms,
-        // about as long as they run. An explicit setting in the connection string wins.
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.MaxAutoPrepare = 64;
-            builder.AutoPrepareMinUsages = 2;
-        }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }
 

@@ -354,19 +354,13 @@ public sealed class CheckService(QarionDbContext db, SpaceAccess access, Current
     /// </summary>
     private async Task CheckRegexesAsync(List<RegexUse> regexes, List<FieldError> errors, CancellationToken ct)
     {
-        if (regexes.Count == 0) return;
-        // Its own small pool without auto-prepare: a statement that fails by design (an invalid pattern) on an
-        // auto-prepared connection of the main pool was seen to leave that connection out of step with the server
-        // (Npgsql "unexpected backend message DataRow" on its next use).
-        var probe = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString()) { MaxAutoPrepare = 0, ApplicationName = "qarion-regex-probe", MaxPoolSize = 5 };
-        await using var connection = new NpgsqlConnection(probe.ConnectionString);
-        await connection.OpenAsync(ct);
+        // On the main pool: a pattern that fails to compile leaves its connection as usable as any other failed
+        // statement since auto-prepare is off (docs/decisions/0008-npgsql-auto-prepare.md; AutoPrepareResilienceTests).
         foreach (var regex in regexes)
         {
             try
             {
-                await using var command = new NpgsqlCommand("SELECT ('' ~ $1)", connection) { Parameters = { new NpgsqlParameter { Value = regex.Pattern } } };
-                await command.ExecuteScalarAsync(ct);
+                await db.Database.SqlQuery<bool>($"SELECT ('' ~ {regex.Pattern}) AS \"Value\"").ToListAsync(ct);
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidRegularExpression)
             {

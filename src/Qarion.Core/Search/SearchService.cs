@@ -148,6 +148,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     private static async Task<List<ProductHit>> ProductsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
         await using var command = Command(connection, ProductSql, space, q, limit);
+        await command.PrepareAsync(ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<ProductHit>();
         while (await reader.ReadAsync(ct))
@@ -159,6 +160,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     private static async Task<List<FieldHit>> FieldsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
         await using var command = Command(connection, FieldSql, space, q, limit);
+        await command.PrepareAsync(ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<FieldHit>();
         while (await reader.ReadAsync(ct))
@@ -171,6 +173,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     private static async Task<List<TagHit>> TagsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
         await using var command = Command(connection, TagSql, space, q, limit);
+        await command.PrepareAsync(ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<TagHit>();
         while (await reader.ReadAsync(ct))
@@ -178,6 +181,10 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         return hits;
     }
 
+    /// <summary>
+    /// The three statements are prepared explicitly (once per pooled connection, then reused): they plan in about as
+    /// long as they run. Explicitly, not by auto-prepare, which is off (docs/decisions/0008-npgsql-auto-prepare.md).
+    /// </summary>
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid space, string q, int limit)
     {
         var command = new NpgsqlCommand(sql, connection);
