@@ -24,7 +24,7 @@ public static class PersistenceExtensions
                 CoreEventId.NavigationLazyLoading,
                 CoreEventId.DetachedLazyLoadingWarning,
                 CoreEventId.LazyLoadOnDisposedContextWarning))
-            .AddInterceptors(TimestampsInterceptor.Instance);
+            .AddInterceptors(TimestampsInterceptor.Instance, PreparedQueries.Interceptor.Instance);
         if (guardSyncIo) options.AddInterceptors(SyncIoGuard.Instance);
         return options;
     }

@@ -30,16 +30,17 @@ public sealed class CheckExecutor(
         ArgumentNullException.ThrowIfNull(message);
         // The hot path is three statements on Qarion's database before the source is queried: mark the pending
         // execution running (a completed or deleted one matches nothing: a redelivery), then load the check with its
-        // connector in one query. Recording is one more transaction (ExecutionRecorder).
+        // connector in one query. Recording is one more transaction (ExecutionRecorder). Both statements are prepared
+        // on the server once per pooled connection (PreparedQueries): a worker runs them for every check.
         var now = db.Clock.GetUtcNow();
         var attempts = (int)Math.Min(dequeueCount, int.MaxValue);
-        var marked = await db.CheckExecutions
-            .Where(e => e.Id == message.ExecutionId && e.CheckId == message.CheckId && e.CompletedAt == null)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(e => e.Status, ExecutionStatus.Running)
-                .SetProperty(e => e.StartedAt, now)
-                .SetProperty(e => e.Attempts, attempts)
-                .SetProperty(e => e.UpdatedAt, now), ct);
+        var marked = await db.Database.ExecuteSqlRawAsync(
+            PreparedQueries.Marker + """
+
+            UPDATE check_executions SET status = {0}, started_at = {1}, attempts = {2}, updated_at = {1}
+            WHERE id = {3} AND check_id = {4} AND completed_at IS NULL
+            """,
+            [SnakeCaseEnums.Name(ExecutionStatus.Running), now, attempts, message.ExecutionId, message.CheckId], ct);
         if (marked == 0)
         {
             log.LogInformation("Quality message for execution {ExecutionId}: no pending execution (complete already, or its check was deleted); ignored", message.ExecutionId);
@@ -51,6 +52,7 @@ public sealed class CheckExecutor(
                 join k in db.Connectors.AsNoTracking() on c.ConnectorId equals (Guid?)k.Id into connectors
                 from k in connectors.DefaultIfEmpty()
                 select new { Check = c, Connector = k })
+            .Prepared()
             .SingleAsync(ct);
         var result = await MeasureAsync(loaded.Check, loaded.Connector, message.ExecutionId, ct);
         await recorder.CompleteAsync(message.ExecutionId, result, ct);

@@ -132,6 +132,7 @@ public sealed class ExecutionRecorder(QarionDbContext db)
     /// </summary>
     private async Task<LockedCheck?> LockAsync(FormattableString lockSql, Guid executionId, CancellationToken ct)
         => await db.QualityChecks.FromSql(lockSql)
+            .Prepared()
             .Select(c => new LockedCheck(
                 c,
                 db.CheckExecutions.FirstOrDefault(e => e.Id == executionId),
