@@ -147,8 +147,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     private static async Task<List<ProductHit>> ProductsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
-        await using var command = Command(connection, ProductSql, space, q, limit);
-        await command.PrepareAsync(ct);
+        await using var command = await PreparedCommandAsync(connection, ProductSql, space, q, limit, ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<ProductHit>();
         while (await reader.ReadAsync(ct))
@@ -159,8 +158,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     private static async Task<List<FieldHit>> FieldsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
-        await using var command = Command(connection, FieldSql, space, q, limit);
-        await command.PrepareAsync(ct);
+        await using var command = await PreparedCommandAsync(connection, FieldSql, space, q, limit, ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<FieldHit>();
         while (await reader.ReadAsync(ct))
@@ -172,8 +170,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
 
     private static async Task<List<TagHit>> TagsAsync(NpgsqlConnection connection, Guid space, string q, int limit, CancellationToken ct)
     {
-        await using var command = Command(connection, TagSql, space, q, limit);
-        await command.PrepareAsync(ct);
+        await using var command = await PreparedCommandAsync(connection, TagSql, space, q, limit, ct);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var hits = new List<TagHit>();
         while (await reader.ReadAsync(ct))
@@ -185,7 +182,7 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
     /// The three statements are prepared explicitly (once per pooled connection, then reused): they plan in about as
     /// long as they run. Explicitly, not by auto-prepare, which is off (docs/decisions/0008-npgsql-auto-prepare.md).
     /// </summary>
-    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid space, string q, int limit)
+    private static async Task<NpgsqlCommand> PreparedCommandAsync(NpgsqlConnection connection, string sql, Guid space, string q, int limit, CancellationToken ct)
     {
         var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("space", space);
@@ -194,6 +191,15 @@ public sealed class SearchService(QarionDbContext db, SpaceAccess access)
         command.Parameters.AddWithValue("limit", limit);
         command.Parameters.AddWithValue("candidates", Candidates);
         command.Parameters.AddWithValue("field_candidates", FieldCandidates);
+        try
+        {
+            await command.PrepareAsync(ct);
+        }
+        catch
+        {
+            await command.DisposeAsync();
+            throw;
+        }
         return command;
     }
 }
